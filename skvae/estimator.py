@@ -1,0 +1,567 @@
+"""The scikit-learn face of skvae: :class:`VAETransformer`."""
+
+import copy
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.dataset import ValidSplit
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, check_scalar, validate_data
+
+from ._version import __version__
+from .likelihoods import LIKELIHOODS, make_likelihood
+from .modules import build_vae
+from .net import NegativeELBO, VAENet
+
+ARCHITECTURES = ("auto", "conv", "mlp")
+PRECISIONS = ("fp32", "bf16")
+
+
+def _check_option(value, name, options):
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}."
+        )
+
+
+def _check_int_tuple(value, name, lengths):
+    if (not isinstance(value, (tuple, list)) or len(value) not in lengths
+            or not all(isinstance(v, Integral) and v >= 1 for v in value)):
+        raise ValueError(
+            f"{name} must be a tuple of {' or '.join(map(str, lengths))} positive "
+            f"integers; got {value!r}."
+        )
+    return tuple(int(v) for v in value)
+
+
+@contextmanager
+def _seeded_torch(seed, device):
+    """Seed torch for one fit without touching the caller's RNG state."""
+    device = torch.device(device)
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.random.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(cuda[0]):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Variational autoencoder as a scikit-learn transformer.
+
+    ``fit`` trains a VAE (convolutional for images, fully connected for
+    tabular data) with skorch; ``transform`` returns the posterior means of
+    the latent codes, ``inverse_transform`` decodes codes back to data,
+    ``sample`` draws new data from the prior, and ``score`` is the mean
+    evidence lower bound (ELBO) per sample, in nats, so model selection
+    needs no scorer.
+
+    Parameters
+    ----------
+    latent_dim : int, default=2
+        Number of latent dimensions, i.e. of output features of ``transform``.
+
+    architecture : {"auto", "conv", "mlp"}, default="auto"
+        "conv" is a convolutional encoder and mirrored transposed-conv
+        decoder for images of any size; "mlp" is fully connected; "auto"
+        picks "conv" for images (3-D or 4-D ``X``, or ``image_shape`` given)
+        and "mlp" otherwise.
+
+    likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
+        Observation model p(x | z). "bernoulli" (decoder logits, binary
+        cross-entropy) needs data in [0, 1], e.g. pixel intensities;
+        "gaussian" (learned per-feature variance) is for standardized
+        real-valued data.
+
+    beta : float, default=1.0
+        Weight of the KL term in the loss (beta-VAE). 1 trains on the ELBO.
+
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(C, H, W)``: view 2-D ``X`` of shape
+        ``(n_samples, C * H * W)`` as images. Leave None for tabular data or
+        when ``X`` is already 3-D ``(n, H, W)`` or 4-D ``(n, C, H, W)``.
+
+    channels : tuple of int, default=(32, 64)
+        Widths of the stride-2 convolution stages of the "conv" encoder
+        (mirrored in the decoder).
+
+    hidden_dim : int, default=256
+        Width of the dense layers (after the convolutions for "conv"; both
+        hidden layers for "mlp").
+
+    max_epochs : int, default=30
+        Number of passes over the training data.
+
+    batch_size : int, default=256
+        Samples per gradient step.
+
+    lr : float, default=1e-3
+        Learning rate of the optimizer.
+
+    optimizer : torch optimizer class, default=torch.optim.Adam
+
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Added to skvae's own (progress, early stopping); e.g.
+        ``skorch.callbacks.Checkpoint`` or ``LRScheduler``.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data and stop when
+        its loss has not improved for ``n_iter_no_change`` epochs, restoring
+        the best weights.
+
+    validation_fraction : float, default=0.1
+        Fraction held out when ``early_stopping`` is True.
+
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+
+    warm_start : bool, default=False
+        When True, ``fit`` on an already fitted estimator continues training
+        the existing model instead of starting over.
+
+    precision : {"fp32", "bf16"}, default="fp32"
+        "bf16" runs the network under bfloat16 autocast (fast on recent
+        GPUs); the loss is accumulated in float32 either way.
+
+    device : {"auto", "cpu", "cuda"} or str, default="auto"
+        Torch device; "auto" is "cuda" when available, else "cpu".
+
+    verbose : int, default=0
+        0 is silent; 1 prints a table of losses per epoch; 2 also shows a
+        progress bar over the batches of each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the reparameterisation
+        noise. The same seed gives the same model on the CPU. The caller's
+        global torch and numpy random states are left untouched.
+
+    Attributes
+    ----------
+    net_ : skvae.net.VAENet
+        The fitted skorch net; ``net_.history`` has the losses per epoch,
+        ``net_.module_`` the torch module.
+
+    n_features_in_ : int
+        Number of features (pixels times channels for images) seen in fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    image_shape_ : tuple of int or None
+        ``(C, H, W)`` of the training images; None for tabular data.
+
+    input_ndim_ : int
+        Dimensionality of ``X`` in fit (2, 3 or 4); ``inverse_transform``
+        and ``sample`` return arrays of this layout.
+
+    architecture_ : str
+        The architecture used, "conv" or "mlp".
+
+    device_ : str
+        The device the model was trained on.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import VAETransformer
+    >>> X = load_digits().data / 16.0
+    >>> vae = VAETransformer(latent_dim=2, image_shape=(8, 8), max_epochs=2,
+    ...                      random_state=0).fit(X)
+    >>> vae.transform(X[:5]).shape
+    (5, 2)
+    >>> vae.sample(3, random_state=0).shape
+    (3, 64)
+    """
+
+    def __init__(
+        self,
+        latent_dim=2,
+        *,
+        architecture="auto",
+        likelihood="bernoulli",
+        beta=1.0,
+        image_shape=None,
+        channels=(32, 64),
+        hidden_dim=256,
+        max_epochs=30,
+        batch_size=256,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        callbacks=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        precision="fp32",
+        device="auto",
+        verbose=0,
+        random_state=None,
+    ):
+        self.latent_dim = latent_dim
+        self.architecture = architecture
+        self.likelihood = likelihood
+        self.beta = beta
+        self.image_shape = image_shape
+        self.channels = channels
+        self.hidden_dim = hidden_dim
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.callbacks = callbacks
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.precision = precision
+        self.device = device
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # -- validation -------------------------------------------------------
+    def _validate_params(self):
+        check_scalar(self.latent_dim, "latent_dim", Integral, min_val=1)
+        _check_option(self.architecture, "architecture", ARCHITECTURES)
+        _check_option(self.likelihood, "likelihood", tuple(LIKELIHOODS))
+        check_scalar(self.beta, "beta", Real, min_val=0)
+        if self.image_shape is not None:
+            _check_int_tuple(self.image_shape, "image_shape", (2, 3))
+        _check_int_tuple(self.channels, "channels", range(1, 9))
+        check_scalar(self.hidden_dim, "hidden_dim", Integral, min_val=1)
+        check_scalar(self.max_epochs, "max_epochs", Integral, min_val=0)
+        check_scalar(self.batch_size, "batch_size", Integral, min_val=1)
+        check_scalar(self.lr, "lr", Real, min_val=0, include_boundaries="neither")
+        check_scalar(self.validation_fraction, "validation_fraction", Real,
+                     min_val=0, max_val=1, include_boundaries="neither")
+        check_scalar(self.n_iter_no_change, "n_iter_no_change", Integral, min_val=1)
+        _check_option(self.precision, "precision", PRECISIONS)
+        check_scalar(self.verbose, "verbose", Integral, min_val=0)
+        if not isinstance(self.device, (str, torch.device)):
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or a torch device "
+                             f"string; got {self.device!r}.")
+
+    def _resolve_device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        device = str(self.device)
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not "
+                             "available; use device='cpu' or device='auto'.")
+        return device
+
+    def _validate_X(self, X, *, reset):
+        """Check ``X`` and return it as ``(n_samples, *event_shape)``.
+
+        Accepts 2-D ``(n, n_features)``, 3-D ``(n, H, W)`` or 4-D
+        ``(n, C, H, W)`` data. The dtype is kept (casting to float32 happens
+        batch by batch on the way to the device), so large or memory-mapped
+        inputs are not copied whole.
+        """
+        ndim = getattr(X, "ndim", None)
+        if ndim is None and isinstance(X, (list, tuple)):
+            ndim = np.ndim(np.asarray(X, dtype=object))
+        image_shape = None
+        if ndim in (3, 4):
+            X = check_array(X, allow_nd=True, dtype="numeric", ensure_all_finite=False)
+            image_shape = X.shape[1:] if ndim == 4 else (1, *X.shape[1:])
+            X = X.reshape(len(X), -1)
+        elif ndim is not None and ndim > 4:
+            raise ValueError(
+                f"X must be 2-D (n_samples, n_features), 3-D (n_samples, H, W) or "
+                f"4-D (n_samples, C, H, W); got an array of {ndim} dimensions."
+            )
+        X = validate_data(self, X, reset=reset, dtype="numeric")
+
+        if reset:
+            self.input_ndim_ = ndim if image_shape is not None else 2
+            self.image_shape_ = self._fit_image_shape(image_shape)
+            self.architecture_ = self._fit_architecture()
+        elif image_shape is not None and self.image_shape_ is not None \
+                and tuple(image_shape) != self.image_shape_:
+            raise ValueError(
+                f"X holds images of shape {tuple(image_shape)} (C, H, W), but "
+                f"{type(self).__name__} was fitted on images of shape "
+                f"{self.image_shape_}. Resize or reshape the images to match."
+            )
+        if self.likelihood == "bernoulli":
+            self._check_unit_interval(X)
+        return X.reshape(len(X), *self._event_shape())
+
+    def _fit_image_shape(self, data_shape):
+        if self.image_shape is None:
+            return None if data_shape is None else tuple(int(s) for s in data_shape)
+        shape = _check_int_tuple(self.image_shape, "image_shape", (2, 3))
+        shape = shape if len(shape) == 3 else (1, *shape)
+        if data_shape is not None and shape != tuple(data_shape):
+            raise ValueError(f"image_shape={self.image_shape!r} does not match the "
+                             f"images in X, of shape {tuple(data_shape)} (C, H, W).")
+        if int(np.prod(shape)) != self.n_features_in_:
+            raise ValueError(
+                f"image_shape={self.image_shape!r} has {int(np.prod(shape))} pixels "
+                f"but X has {self.n_features_in_} features per sample; pass the "
+                "(H, W) or (C, H, W) whose product is n_features."
+            )
+        return shape
+
+    def _fit_architecture(self):
+        if self.architecture == "auto":
+            return "mlp" if self.image_shape_ is None else "conv"
+        if self.architecture == "conv" and self.image_shape_ is None:
+            raise ValueError(
+                "architecture='conv' needs images: pass X as (n, H, W) or (n, C, H, W), "
+                "or set image_shape=(H, W) for 2-D X; use architecture='mlp' for "
+                "tabular data."
+            )
+        return self.architecture
+
+    def _event_shape(self):
+        return self.image_shape_ if self.architecture_ == "conv" else (self.n_features_in_,)
+
+    def _check_unit_interval(self, X):
+        lo, hi = X.min(initial=0), X.max(initial=0)
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                f"likelihood='bernoulli' needs data in [0, 1], but X ranges from "
+                f"{lo} to {hi}. Scale it first (divide 8-bit images by 255, or use "
+                "sklearn.preprocessing.MinMaxScaler), or use likelihood='gaussian' "
+                "for standardized real-valued data."
+            )
+
+    def _to_layout(self, flat):
+        """Give decoder output the layout of the data seen in fit."""
+        flat = flat.reshape(len(flat), -1)
+        if self.input_ndim_ == 2:
+            return flat
+        shape = self.image_shape_ if self.input_ndim_ == 4 else self.image_shape_[1:]
+        return flat.reshape(len(flat), *shape)
+
+    def _validate_codes(self, Z):
+        Z = check_array(Z, dtype=np.float32, input_name="Z")
+        if Z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"Z has {Z.shape[1]} columns but the model has latent_dim="
+                f"{self.latent_dim}; pass codes of shape (n_samples, {self.latent_dim}), "
+                "e.g. the output of transform."
+            )
+        return Z
+
+    # -- fitting ----------------------------------------------------------
+    def _make_net(self, event_shape, seed, device):
+        module = build_vae(
+            self.architecture_, event_shape, self.latent_dim,
+            make_likelihood(self.likelihood, event_shape),
+            channels=tuple(self.channels), hidden_dim=self.hidden_dim,
+        )
+        callbacks = []
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
+        if self.early_stopping:
+            callbacks.append(("early_stopping", EarlyStopping(
+                patience=self.n_iter_no_change, load_best=True)))
+        callbacks += copy.deepcopy(list(self.callbacks or []))
+        return VAENet(
+            module,
+            criterion=NegativeELBO,
+            criterion__beta=float(self.beta),
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=(ValidSplit(self.validation_fraction, random_state=seed)
+                         if self.early_stopping else None),
+            callbacks=callbacks,
+            precision=self.precision,
+            device=device,
+            verbose=int(self.verbose >= 1),
+        )
+
+    def _train(self, X, net, epochs, seed):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        with _seeded_torch(seed, net.device):
+            if not net.initialized_:
+                net.initialize()
+            net.partial_fit(X, epochs=epochs)
+        return net
+
+    def _draw_seed(self):
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _start(self, X, epochs):
+        X = self._validate_X(X, reset=True)
+        device = self._resolve_device()
+        seed = self._draw_seed()
+        with _seeded_torch(seed, device):
+            net = self._make_net(X.shape[1:], seed, device)
+        self.net_ = self._train(X, net, epochs, seed)
+        self.device_ = device
+        return self
+
+    def _continue(self, X, epochs):
+        X = self._validate_X(X, reset=False)
+        # A different seed per call, so continuing does not replay the
+        # first epochs' shuffling and noise.
+        seed = (self._draw_seed() + len(self.net_.history)) % np.iinfo(np.int32).max
+        self._train(X, self.net_, epochs, seed)
+        return self
+
+    def fit(self, X, y=None):
+        """Train the VAE on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
+(n_samples, C, H, W)
+            Training data. With the default Bernoulli likelihood, values
+            must lie in [0, 1].
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : VAETransformer
+            The fitted estimator.
+        """
+        self._validate_params()
+        if self.warm_start and hasattr(self, "net_"):
+            return self._continue(X, self.max_epochs)
+        return self._start(X, self.max_epochs)
+
+    def partial_fit(self, X, y=None):
+        """Train for one more epoch on ``X`` (starting a model if needed).
+
+        Parameters
+        ----------
+        X : array-like, same layouts as in :meth:`fit`
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VAETransformer
+        """
+        if hasattr(self, "net_"):
+            return self._continue(X, 1)
+        self._validate_params()
+        return self._start(X, 1)
+
+    # -- inference --------------------------------------------------------
+    def transform(self, X):
+        """Posterior means of the latent codes.
+
+        Parameters
+        ----------
+        X : array-like, same layouts as in :meth:`fit`
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_dim), float32
+        """
+        check_is_fitted(self)
+        mu, _ = self.net_.encode(self._validate_X(X, reset=False))
+        return mu
+
+    def inverse_transform(self, Z):
+        """Decode latent codes to data (the decoder's mean).
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, latent_dim)
+
+        Returns
+        -------
+        X : ndarray, float32, in the layout ``fit`` was given
+            Pixel probabilities for the Bernoulli likelihood, means for
+            the Gaussian one.
+        """
+        check_is_fitted(self)
+        return self._to_layout(self.net_.decode(self._validate_codes(Z)))
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw new data: codes from the N(0, I) prior through the decoder.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, ...), float32, in the layout of fit
+            The decoder's mean for each drawn code.
+        """
+        check_is_fitted(self)
+        check_scalar(n_samples, "n_samples", Integral, min_val=1)
+        rng = check_random_state(random_state)
+        Z = rng.standard_normal((n_samples, self.latent_dim)).astype(np.float32)
+        return self._to_layout(self.net_.decode(Z))
+
+    def score_samples(self, X):
+        """Evidence lower bound (ELBO) of each sample, in nats.
+
+        log p(x | z) summed over all features, minus KL(q(z | x) || p(z)),
+        with one posterior sample; higher is better.
+
+        Parameters
+        ----------
+        X : array-like, same layouts as in :meth:`fit`
+
+        Returns
+        -------
+        elbo : ndarray of shape (n_samples,), float64
+        """
+        check_is_fitted(self)
+        return self.net_.elbo(self._validate_X(X, reset=False))
+
+    def score(self, X, y=None):
+        """Mean ELBO per sample, in nats (higher is better).
+
+        Parameters
+        ----------
+        X : array-like, same layouts as in :meth:`fit`
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # -- scikit-learn plumbing ----------------------------------------------
+    @property
+    def _n_features_out(self):
+        check_is_fitted(self)
+        return self.latent_dim
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skvae_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_skvae_version", "unknown")
+        if saved != __version__:
+            warnings.warn(
+                f"This VAETransformer was saved by skvae {saved} and is loaded by "
+                f"skvae {__version__}; it may not work as before. Refit it, or load "
+                f"it with skvae {saved}.",
+                UserWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)

@@ -1,0 +1,226 @@
+"""PyTorch encoders, decoders and the VAE that joins them.
+
+Plain torch: nothing in this module knows about scikit-learn or skorch, so the
+networks can be reused, tested or scripted on their own.
+"""
+
+from collections import namedtuple
+
+import torch
+from torch import nn
+
+from .likelihoods import gaussian_kl
+
+VAEOutput = namedtuple("VAEOutput", ["log_lik", "kl", "mu", "log_var"])
+VAEOutput.__doc__ = """What one forward pass of :class:`VAE` returns.
+
+log_lik : (K, n) log p(x | z_k) for K posterior samples z_k, summed over features.
+kl : (n,) KL(q(z | x) || p(z)), analytic.
+mu, log_var : (n, latent_dim) parameters of q(z | x).
+"""
+
+# exp(log_var) must stay finite in float32 and bf16 even for a diverging
+# encoder; the bounds are far outside anything a trained model uses.
+LOG_VAR_MIN, LOG_VAR_MAX = -30.0, 20.0
+
+
+def _downsampled(size):
+    # Spatial size after a stride-2, kernel-3, padding-1 convolution.
+    return (size + 1) // 2
+
+
+class GaussianEncoder(nn.Module):
+    """Maps features to the mean and log-variance of a diagonal Gaussian.
+
+    Parameters
+    ----------
+    body : nn.Module
+        Feature extractor ending in a flat vector of ``body_dim`` features.
+    body_dim : int
+    latent_dim : int
+    """
+
+    def __init__(self, body, body_dim, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.body = body
+        self.head = nn.Linear(body_dim, 2 * latent_dim)
+
+    def forward(self, x):
+        mu, log_var = self.head(self.body(x)).chunk(2, dim=-1)
+        return mu, log_var.clamp(LOG_VAR_MIN, LOG_VAR_MAX)
+
+
+class ConditionalDecoder(nn.Module):
+    """Decoder taking a latent code and, optionally, a condition vector.
+
+    The condition (e.g. a one-hot class) is concatenated to the code, so a
+    conditional VAE needs no other change to the network.
+
+    Parameters
+    ----------
+    body : nn.Module
+        Maps ``latent_dim + condition_dim`` inputs to the likelihood's
+        parameters of shape ``(n, *event_shape)``.
+    condition_dim : int
+        Width of the condition; 0 for an unconditional decoder.
+    """
+
+    def __init__(self, body, condition_dim=0):
+        super().__init__()
+        self.body = body
+        self.condition_dim = condition_dim
+
+    def forward(self, z, condition=None):
+        if self.condition_dim:
+            z = torch.cat([z, condition.to(z.dtype)], dim=-1)
+        return self.body(z)
+
+
+def _mlp(widths, activation):
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(n_in, n_out), activation()]
+    return nn.Sequential(*layers)
+
+
+def mlp_encoder(n_features, latent_dim, hidden_dims, activation=nn.SiLU):
+    """A fully connected encoder for tabular data."""
+    return GaussianEncoder(
+        _mlp((n_features, *hidden_dims), activation), hidden_dims[-1], latent_dim
+    )
+
+
+def mlp_decoder(n_features, latent_dim, hidden_dims, condition_dim=0, activation=nn.SiLU):
+    """A fully connected decoder mirroring :func:`mlp_encoder`."""
+    widths = (latent_dim + condition_dim, *reversed(hidden_dims))
+    body = nn.Sequential(_mlp(widths, activation), nn.Linear(hidden_dims[0], n_features))
+    return ConditionalDecoder(body, condition_dim)
+
+
+def conv_encoder(image_shape, latent_dim, channels, hidden_dim, activation=nn.SiLU):
+    """A convolutional encoder for images of any size.
+
+    A stride-1 convolution to ``channels[0]``, then one stride-2 convolution
+    per entry of ``channels`` (each halves the height and width, rounding
+    up), then a dense layer of ``hidden_dim`` units.
+    """
+    n_channels, height, width = image_shape
+    layers = [nn.Conv2d(n_channels, channels[0], 3, padding=1), activation()]
+    for c_in, c_out in zip((channels[0], *channels[:-1]), channels):
+        layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), activation()]
+        height, width = _downsampled(height), _downsampled(width)
+    flat = channels[-1] * height * width
+    layers += [nn.Flatten(), nn.Linear(flat, hidden_dim), activation()]
+    return GaussianEncoder(nn.Sequential(*layers), hidden_dim, latent_dim)
+
+
+def conv_decoder(image_shape, latent_dim, channels, hidden_dim, condition_dim=0,
+                 activation=nn.SiLU):
+    """A transposed-convolution decoder mirroring :func:`conv_encoder`.
+
+    Each transposed convolution doubles the size; its ``output_padding``
+    picks the exact size the encoder saw, so odd sizes (e.g. 7x7 inside
+    28x28) come back exactly.
+    """
+    n_channels, height, width = image_shape
+    sizes = [(height, width)]
+    for _ in channels:
+        sizes.append(tuple(_downsampled(s) for s in sizes[-1]))
+    h, w = sizes[-1]
+    layers = [
+        nn.Linear(latent_dim + condition_dim, hidden_dim), activation(),
+        nn.Linear(hidden_dim, channels[-1] * h * w), activation(),
+        nn.Unflatten(1, (channels[-1], h, w)),
+    ]
+    in_channels = (channels[0], *channels[:-1])
+    for i in reversed(range(len(channels))):
+        # Output size of a stride-2 transposed conv is 2 * in - 1 + output_padding.
+        output_padding = tuple(t - 2 * s + 1 for t, s in zip(sizes[i], sizes[i + 1]))
+        layers += [
+            nn.ConvTranspose2d(channels[i], in_channels[i], 3, stride=2, padding=1,
+                               output_padding=output_padding),
+            activation(),
+        ]
+    layers.append(nn.Conv2d(channels[0], n_channels, 3, padding=1))
+    return ConditionalDecoder(nn.Sequential(*layers), condition_dim)
+
+
+class VAE(nn.Module):
+    """A variational autoencoder: encoder, decoder and likelihood.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Returns ``(mu, log_var)`` of q(z | x).
+    decoder : ConditionalDecoder
+        Returns the likelihood's parameters for a batch of codes.
+    likelihood : nn.Module
+        Has ``log_prob(x, params)`` and ``mean(params)``; see
+        :mod:`skvae.likelihoods`.
+    """
+
+    def __init__(self, encoder, decoder, likelihood):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.likelihood = likelihood
+
+    def decode(self, z, condition=None):
+        """Likelihood parameters for codes of shape ``(..., latent_dim)``."""
+        lead = z.shape[:-1]
+        flat = z.reshape(-1, z.shape[-1])
+        if condition is not None:
+            condition = condition.expand(*lead, condition.shape[-1]).reshape(-1, condition.shape[-1])
+        params = self.decoder(flat, condition)
+        return params.reshape(*lead, *params.shape[1:])
+
+    def forward(self, x, condition=None, eps=None):
+        """Encode, draw posterior samples, decode and score.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, *event_shape)
+        condition : Tensor of shape (n, condition_dim), optional
+        eps : Tensor of shape (K, n or 1, latent_dim), optional
+            Standard normal noise for the reparameterisation; one fresh
+            draw (K = 1) when omitted.
+        """
+        mu, log_var = self.encoder(x)
+        if eps is None:
+            eps = torch.randn_like(mu).unsqueeze(0)
+        # std = exp(log_var / 2): the encoder predicts the log-variance.
+        z = mu + torch.exp(0.5 * log_var) * eps
+        log_lik = self.likelihood.log_prob(x, self.decode(z, condition))
+        return VAEOutput(log_lik, gaussian_kl(mu, log_var), mu, log_var)
+
+
+def build_vae(architecture, event_shape, latent_dim, likelihood, *, channels, hidden_dim,
+              condition_dim=0):
+    """Assemble a :class:`VAE` for samples of ``event_shape``.
+
+    Parameters
+    ----------
+    architecture : {"conv", "mlp"}
+        "conv" needs ``event_shape == (C, H, W)``; "mlp" flattens nothing
+        and expects ``event_shape == (n_features,)``.
+    event_shape : tuple of int
+    latent_dim : int
+    likelihood : nn.Module
+        From :func:`skvae.likelihoods.make_likelihood`.
+    channels : tuple of int
+        Convolution widths ("conv"); ignored by "mlp".
+    hidden_dim : int
+        Width of the dense layers.
+    condition_dim : int, default=0
+        Width of a condition vector the decoder takes beside the code.
+    """
+    if architecture == "conv":
+        encoder = conv_encoder(event_shape, latent_dim, channels, hidden_dim)
+        decoder = conv_decoder(event_shape, latent_dim, channels, hidden_dim, condition_dim)
+    else:
+        (n_features,) = event_shape
+        hidden_dims = (hidden_dim, hidden_dim)
+        encoder = mlp_encoder(n_features, latent_dim, hidden_dims)
+        decoder = mlp_decoder(n_features, latent_dim, hidden_dims, condition_dim)
+    return VAE(encoder, decoder, likelihood)

@@ -1,0 +1,260 @@
+"""The skorch net that trains a :class:`skvae.modules.VAE`.
+
+skorch runs the training loop (callbacks, history, checkpoints, printing);
+this subclass changes how data reaches the module and how losses are
+recorded, because for a small VAE those dominate the run time:
+
+* the data is moved to the device once and batched by index there, instead
+  of a ``DataLoader`` indexing numpy rows one by one and collating them;
+* batch losses stay on the device during an epoch and are read back once
+  at its end, instead of one ``.item()`` (a device sync) per batch;
+* the epoch's losses are checked then, and a non-finite loss stops training
+  with an error and the weights of the last good epoch restored.
+"""
+
+import copy
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.utils import to_device
+from torch import nn
+
+#: Rows per forward pass in ``transform``, ``score_samples`` and friends.
+INFERENCE_BATCH_SIZE = {"cpu": 1024, "cuda": 8192}
+
+#: Fraction of free device memory the training data may take before fit
+#: falls back to keeping it on the host and copying batch by batch.
+DEVICE_DATA_FRACTION = 0.5
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+class NegativeELBO(nn.Module):
+    """The loss: minus the ELBO per sample, averaged over the batch.
+
+    Parameters
+    ----------
+    beta : float
+        Weight of the KL term (beta-VAE); 1 gives the ELBO. Callbacks may
+        change it during training (KL warm-up).
+    """
+
+    def __init__(self, beta=1.0):
+        super().__init__()
+        self.beta = beta
+
+    def forward(self, output, target=None):
+        return -(output.log_lik.mean(dim=0) - self.beta * output.kl).mean()
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Rows of one tensor, kept wherever the tensor lives (device or host)."""
+
+    def __init__(self, X):
+        self.X = X
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], torch.empty(0)
+
+
+class IndexBatches:
+    """Batches of a :class:`TensorDataset` (or a ``Subset`` of one), cut by index.
+
+    When shuffling (training), a last batch of a single sample is folded
+    into the one before it, so no batch statistic is ever taken over one row.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle, device):
+        indices = None
+        if isinstance(dataset, torch.utils.data.Subset):
+            indices = torch.as_tensor(dataset.indices)
+            dataset = dataset.dataset
+        self.X = dataset.X
+        self.indices = indices
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.device = device
+
+    def __len__(self):
+        n = len(self.X) if self.indices is None else len(self.indices)
+        n_batches = -(-n // self.batch_size)
+        return n_batches - (self.shuffle and n > 1 and n % self.batch_size == 1)
+
+    def _order(self):
+        n = len(self.X) if self.indices is None else len(self.indices)
+        index_device = self.X.device
+        order = (torch.randperm(n, device=index_device) if self.shuffle
+                 else torch.arange(n, device=index_device))
+        if self.indices is not None:
+            order = self.indices.to(index_device)[order]
+        return order
+
+    def __iter__(self):
+        chunks = list(torch.split(self._order(), self.batch_size))
+        if self.shuffle and len(chunks) > 1 and len(chunks[-1]) == 1:
+            chunks[-2:] = [torch.cat(chunks[-2:])]
+        for idx in chunks:
+            yield self.X[idx].to(self.device, non_blocking=True), None
+
+
+class VAENet(NeuralNet):
+    """skorch ``NeuralNet`` for a :class:`skvae.modules.VAE`.
+
+    Takes the usual ``NeuralNet`` parameters plus:
+
+    Parameters
+    ----------
+    precision : {"fp32", "bf16"}, default="fp32"
+        "bf16" runs the forward pass under bfloat16 autocast; the loss is
+        always accumulated in float32.
+    """
+
+    def __init__(self, *args, precision="fp32", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.precision = precision
+
+    # -- data -------------------------------------------------------------
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        return TensorDataset(self.to_training_tensor(X))
+
+    def to_training_tensor(self, X):
+        """Put ``X`` (float32 numpy) on the device when it fits, else on the host."""
+        X = torch.from_numpy(X)
+        device = torch.device(self.device)
+        if device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(device)
+            if X.nbytes > DEVICE_DATA_FRACTION * free:
+                return X.pin_memory()
+        return X.to(device)
+
+    def get_iterator(self, dataset, training=False):
+        return IndexBatches(dataset, self.batch_size, shuffle=training, device=self.device)
+
+    # -- training ---------------------------------------------------------
+    def autocast(self):
+        if self.precision == "fp32":
+            return nullcontext()
+        return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
+
+    def infer(self, x, **fit_params):
+        with self.autocast():
+            return self.module_(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        if training:
+            last_good = self._snapshot()
+        losses, sizes = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            sizes.append(len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        # One device sync per epoch instead of one per batch.
+        values = torch.stack(losses).float().cpu().numpy() if losses else np.array([])
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            if training:
+                self._restore(last_good)
+            raise TrainingDivergedError(
+                f"The {prefix} loss became {values[bad[0]]} at epoch "
+                f"{len(self.history)}, batch {bad[0] + 1} of {len(values)}. "
+                f"Training was stopped and the weights of the last finite epoch "
+                f"restored. Try a lower learning rate (lr={self.lr} now), e.g. "
+                f"lr={self.lr / 10:g}, or check the data for extreme values."
+            )
+        # Write the per-batch history skorch's callbacks read, after the fact.
+        for loss, size in zip(values, sizes):
+            self.history.record_batch(prefix + "_loss", float(loss))
+            self.history.record_batch(prefix + "_batch_size", size)
+        self.history.record(prefix + "_batch_count", len(values))
+
+    def _snapshot(self):
+        return copy.deepcopy((self.module_.state_dict(), self.optimizer_.state_dict()))
+
+    def _restore(self, snapshot):
+        module_state, optimizer_state = snapshot
+        self.module_.load_state_dict(module_state)
+        self.optimizer_.load_state_dict(optimizer_state)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch's partial_fit swallows the interrupt and keeps the
+            # model; say so, since the caller only sees fit return early.
+            warnings.warn(
+                f"Training was interrupted after {len(self.history)} epoch(s); "
+                "keeping the model trained so far.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            raise
+
+    # -- inference --------------------------------------------------------
+    def _batches(self, X, batch_size=None):
+        """Yield float32 device tensors of consecutive rows of numpy ``X``.
+
+        Only one batch is on the device at a time, so memory-mapped or
+        otherwise huge arrays stream through.
+        """
+        device = torch.device(self.device)
+        batch_size = batch_size or INFERENCE_BATCH_SIZE.get(device.type, 1024)
+        for start in range(0, len(X), batch_size):
+            chunk = np.ascontiguousarray(X[start:start + batch_size], dtype=np.float32)
+            yield torch.from_numpy(chunk).to(device, non_blocking=True)
+
+    def _inference(self):
+        self.module_.eval()
+        return torch.inference_mode()
+
+    def encode(self, X):
+        """Posterior means and log-variances of q(z | x), as numpy arrays."""
+        mus, log_vars = [], []
+        with self._inference(), self.autocast():
+            for xb in self._batches(X):
+                mu, log_var = self.module_.encoder(xb)
+                mus.append(mu.float().cpu())
+                log_vars.append(log_var.float().cpu())
+        return torch.cat(mus).numpy(), torch.cat(log_vars).numpy()
+
+    def decode(self, Z, condition=None):
+        """Decoder means for codes ``Z``, as a numpy array."""
+        out = []
+        module = self.module_
+        with self._inference(), self.autocast():
+            for zb in self._batches(Z):
+                out.append(module.likelihood.mean(module.decode(zb, condition)).cpu())
+        return torch.cat(out).numpy()
+
+    def elbo(self, X, n_samples=1, seed=0):
+        """The ELBO of each row of ``X``, in nats, as a float64 numpy array.
+
+        The same ``n_samples`` standard-normal draws are used for every row
+        (common random numbers), so a row's score does not depend on which
+        other rows share its call: each is still an unbiased estimate.
+        """
+        gen = torch.Generator().manual_seed(seed)
+        eps = torch.randn((n_samples, 1, self.module_.encoder.latent_dim), generator=gen)
+        eps = to_device(eps, self.device)
+        out = []
+        with self._inference(), self.autocast():
+            for xb in self._batches(X):
+                output = self.module_(xb, eps=eps)
+                out.append((output.log_lik.mean(dim=0) - output.kl).double().cpu())
+        return torch.cat(out).numpy()

@@ -1,6 +1,7 @@
 """The scikit-learn face of skvae: :class:`VAETransformer`."""
 
 import copy
+import multiprocessing
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -37,6 +38,31 @@ def _check_int_tuple(value, name, lengths):
             f"integers; got {value!r}."
         )
     return tuple(int(v) for v in value)
+
+
+#: Names of the worker processes of joblib's process-based backends (loky,
+#: multiprocessing): the ones ``GridSearchCV(n_jobs>1)`` starts on one machine.
+_LOCAL_WORKER_NAMES = ("LokyProcess", "ForkPoolWorker", "SpawnPoolWorker",
+                       "ForkServerPoolWorker")
+
+
+def warn_if_sharing_gpu():
+    """Warn when a CUDA fit runs in one of several local joblib workers.
+
+    Each such process would hold its own copy of the model, data and CUDA
+    context on the same GPU, and they would queue for it rather than run in
+    parallel.
+    """
+    if multiprocessing.current_process().name.startswith(_LOCAL_WORKER_NAMES):
+        warnings.warn(
+            "VAETransformer is training on CUDA inside a joblib worker process "
+            "(e.g. GridSearchCV(n_jobs>1)): several processes share one GPU, each "
+            "with its own CUDA context and copy of the data, and gain little. Use "
+            "n_jobs=1 on one GPU, or scale out with one GPU per worker (joblib's "
+            "Dask backend with dask_cuda.LocalCUDACluster); see the README.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 @contextmanager
@@ -252,12 +278,14 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                              f"string; got {self.device!r}.")
 
     def _resolve_device(self):
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
         device = str(self.device)
-        if device.startswith("cuda") and not torch.cuda.is_available():
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device={device!r} was requested but CUDA is not "
                              "available; use device='cpu' or device='auto'.")
+        if device.startswith("cuda"):
+            warn_if_sharing_gpu()
         return device
 
     def _validate_X(self, X, *, reset):
@@ -281,21 +309,20 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 f"X must be 2-D (n_samples, n_features), 3-D (n_samples, H, W) or "
                 f"4-D (n_samples, C, H, W); got an array of {ndim} dimensions."
             )
-        X = validate_data(self, X, reset=reset, dtype="numeric")
-
-        if reset:
-            self.input_ndim_ = ndim if image_shape is not None else 2
-            self.image_shape_ = self._fit_image_shape(image_shape)
-            self.architecture_ = self._fit_architecture()
-        elif image_shape is not None and self.image_shape_ is not None \
+        if not reset and image_shape is not None and self.image_shape_ is not None \
                 and tuple(image_shape) != self.image_shape_:
             raise ValueError(
                 f"X holds images of shape {tuple(image_shape)} (C, H, W), but "
                 f"{type(self).__name__} was fitted on images of shape "
                 f"{self.image_shape_}. Resize or reshape the images to match."
             )
+        X = validate_data(self, X, reset=reset, dtype="numeric")
+        if reset:
+            self.input_ndim_ = ndim if image_shape is not None else 2
+            self.image_shape_ = self._fit_image_shape(image_shape)
+            self.architecture_ = self._fit_architecture()
         if self.likelihood == "bernoulli":
-            self._check_unit_interval(X)
+            X = self._check_unit_interval(X, strict=reset)
         return X.reshape(len(X), *self._event_shape())
 
     def _fit_image_shape(self, data_shape):
@@ -328,15 +355,32 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _event_shape(self):
         return self.image_shape_ if self.architecture_ == "conv" else (self.n_features_in_,)
 
-    def _check_unit_interval(self, X):
+    def _check_unit_interval(self, X, strict):
+        """Bernoulli data must lie in [0, 1].
+
+        Training data must, strictly. New data slightly outside (a
+        ``MinMaxScaler`` fitted on the training set maps test pixels a little
+        beyond its range) is clipped with a warning; data on another scale
+        altogether, such as 0..255 pixels, is an error everywhere.
+        """
         lo, hi = X.min(initial=0), X.max(initial=0)
-        if lo < 0 or hi > 1:
+        if lo >= 0 and hi <= 1:
+            return X
+        if strict or lo < -1 or hi > 2:
             raise ValueError(
                 f"likelihood='bernoulli' needs data in [0, 1], but X ranges from "
                 f"{lo} to {hi}. Scale it first (divide 8-bit images by 255, or use "
                 "sklearn.preprocessing.MinMaxScaler), or use likelihood='gaussian' "
                 "for standardized real-valued data."
             )
+        warnings.warn(
+            f"X ranges from {lo:.3g} to {hi:.3g}, outside the [0, 1] the model was "
+            "trained on; clipped to [0, 1]. Use MinMaxScaler(clip=True) upstream to "
+            "clip explicitly.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return np.clip(X, 0, 1)
 
     def _to_layout(self, flat):
         """Give decoder output the layout of the data seen in fit."""
@@ -398,6 +442,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _start(self, X, epochs):
+        # A model from an earlier fit must not outlive a failed refit: its
+        # shapes would no longer match the attributes validated below.
+        self.__dict__.pop("net_", None)
         X = self._validate_X(X, reset=True)
         device = self._resolve_device()
         seed = self._draw_seed()
@@ -409,6 +456,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _continue(self, X, epochs):
         X = self._validate_X(X, reset=False)
+        # Continued training follows the parameters as they are now.
+        self.net_.set_params(lr=self.lr, batch_size=self.batch_size,
+                             verbose=int(self.verbose >= 1))
         # A different seed per call, so continuing does not replay the
         # first epochs' shuffling and noise.
         seed = (self._draw_seed() + len(self.net_.history)) % np.iinfo(np.int32).max

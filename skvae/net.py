@@ -19,6 +19,7 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
 from skorch.utils import to_device
 from torch import nn
 
@@ -175,7 +176,7 @@ class VAENet(NeuralNet):
                 f"The {prefix} loss became {values[bad[0]]} at epoch "
                 f"{len(self.history)}, batch {bad[0] + 1} of {len(values)}. "
                 f"Training was stopped and the weights of the last finite epoch "
-                f"restored. Try a lower learning rate (lr={self.lr} now), e.g. "
+                f"restored. Try a lower learning rate (lr={self.lr:g} now), e.g. "
                 f"lr={self.lr / 10:g}, or check the data for extreme values."
             )
         # Write the per-batch history skorch's callbacks read, after the fact.
@@ -198,6 +199,9 @@ class VAENet(NeuralNet):
         except KeyboardInterrupt:
             # skorch's partial_fit swallows the interrupt and keeps the
             # model; say so, since the caller only sees fit return early.
+            # EarlyStopping stops training by the same exception.
+            if self._stopped_early():
+                raise
             warnings.warn(
                 f"Training was interrupted after {len(self.history)} epoch(s); "
                 "keeping the model trained so far.",
@@ -205,6 +209,10 @@ class VAENet(NeuralNet):
                 stacklevel=2,
             )
             raise
+
+    def _stopped_early(self):
+        return any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+                   for _, cb in self.callbacks_)
 
     # -- inference --------------------------------------------------------
     def _batches(self, X, batch_size=None):
@@ -216,7 +224,9 @@ class VAENet(NeuralNet):
         device = torch.device(self.device)
         batch_size = batch_size or INFERENCE_BATCH_SIZE.get(device.type, 1024)
         for start in range(0, len(X), batch_size):
-            chunk = np.ascontiguousarray(X[start:start + batch_size], dtype=np.float32)
+            # A copy, not a view: rows of a read-only memmap must not become
+            # a tensor torch could write through.
+            chunk = np.array(X[start:start + batch_size], dtype=np.float32, order="C")
             yield torch.from_numpy(chunk).to(device, non_blocking=True)
 
     def _inference(self):

@@ -22,12 +22,8 @@ from sklearn.utils import Bunch
 from skvae import datasets
 from skvae.datasets import load_mnist
 
-MNIST_DIR = Path(
-    os.environ.get(
-        "SKVAE_MNIST_DIR",
-        Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist",
-    )
-)
+from conftest import MNIST_DIR
+
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

@@ -1,0 +1,171 @@
+"""Shared pieces of skvae's benchmarks: data, the plain PyTorch port, metrics.
+
+Plain PyTorch and scikit-learn only (no skvae internals), so the reference
+numbers do not move when skvae changes.
+"""
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import skorch
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_HOME = os.environ.get(
+    "SKVAE_MNIST_DIR", str(REPO_ROOT.parent / "shared" / "data" / "mnist")
+)
+
+
+def add_common_args(parser: argparse.ArgumentParser, *, epochs):
+    parser.add_argument("--data-home", default=DEFAULT_DATA_HOME,
+                        help="folder with t10k-images-idx3-ubyte.gz "
+                             "(default: $SKVAE_MNIST_DIR or ../shared/data/mnist)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def check_device(device):
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda was asked for but CUDA is not available")
+
+
+def header(device):
+    if device == "cuda":
+        where = torch.cuda.get_device_name(0)
+    else:
+        where = f"{platform.processor() or platform.machine()}, " \
+                f"{torch.get_num_threads()} torch threads"
+    return (f"device: {device} ({where}) | torch {torch.__version__} | "
+            f"sklearn {sklearn.__version__} | skorch {skorch.__version__}")
+
+
+def load_mnist_test(data_home):
+    """The 10,000 MNIST test images, float32 (n, 28, 28) in [0, 1], and labels."""
+    from skvae.datasets import load_mnist
+
+    return load_mnist("test", data_home=data_home, download=False, return_X_y=True)
+
+
+def sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+# -- the tutorial's network, ported to plain PyTorch (bugs fixed) -------------
+class TutorialVAE(nn.Module):
+    """The Keras tutorial's conv VAE for 28x28 images, in plain PyTorch.
+
+    Fixed with respect to the tutorial: the decoder outputs logits (the
+    likelihood applies the sigmoid), std = exp(log_var / 2), and the loss
+    is the full ELBO (summed binary cross-entropy plus KL).
+    """
+
+    def __init__(self, latent_dim=2):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 7 * 7, 32), nn.ReLU(),
+        )
+        self.mu = nn.Linear(32, latent_dim)
+        self.log_var = nn.Linear(32, latent_dim)
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, 32), nn.ReLU(),
+            nn.Linear(32, 32 * 7 * 7), nn.ReLU(),
+            nn.Unflatten(1, (32, 7, 7)),
+            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+            nn.Conv2d(16, 1, 3, padding=1),
+        )
+
+    def encode(self, x):
+        h = self.encoder(x.unsqueeze(1) if x.dim() == 3 else x)
+        return self.mu(h), self.log_var(h)
+
+    def decode(self, z):
+        return self.decoder(z)  # logits, (n, 1, 28, 28)
+
+    def forward(self, x, eps=None):
+        x = x.unsqueeze(1) if x.dim() == 3 else x
+        mu, log_var = self.encode(x)
+        eps = torch.randn_like(mu) if eps is None else eps
+        z = mu + torch.exp(0.5 * log_var) * eps
+        logits = self.decode(z)
+        rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+        kl = 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
+        return rec, kl
+
+
+def train_plain_port(X, latent_dim, epochs, *, batch_size=256, lr=1e-3, seed=0,
+                     device="cpu"):
+    """The hand-written loop: Adam, shuffled batches by index, mean -ELBO loss."""
+    torch.manual_seed(seed)
+    model = TutorialVAE(latent_dim).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+    n = len(Xt)
+    model.train()
+    for _ in range(epochs):
+        for idx in torch.randperm(n, device=device).split(batch_size):
+            rec, kl = model(Xt[idx])
+            loss = (rec + kl).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    sync(device)
+    return model
+
+
+@torch.inference_mode()
+def plain_port_metrics(model, X, device="cpu", batch_size=1024):
+    """Codes (posterior means), reconstructions and per-sample -ELBO."""
+    model.eval()
+    gen = torch.Generator().manual_seed(0)
+    codes, recons, nelbo = [], [], []
+    for start in range(0, len(X), batch_size):
+        xb = torch.as_tensor(X[start:start + batch_size], dtype=torch.float32, device=device)
+        mu, log_var = model.encode(xb.unsqueeze(1))
+        codes.append(mu.cpu())
+        recons.append(torch.sigmoid(model.decode(mu)).reshape(xb.shape).cpu())
+        eps = torch.randn(mu.shape, generator=gen).to(device)
+        rec, kl = model(xb, eps=eps)
+        nelbo.append((rec + kl).double().cpu())
+    return torch.cat(codes).numpy(), torch.cat(recons).numpy(), torch.cat(nelbo).numpy()
+
+
+def knn_accuracy(Z_train, y_train, Z_test, y_test, k=5):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(n_neighbors=k).fit(Z_train, y_train).score(Z_test, y_test)
+
+
+def recon_mse(X_rec, X):
+    return float(np.mean((np.asarray(X_rec, dtype=np.float64).reshape(X.shape) - X) ** 2))
+
+
+class Timer:
+    def __init__(self, device="cpu"):
+        self.device = device
+
+    def __enter__(self):
+        sync(self.device)
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        sync(self.device)
+        self.seconds = time.perf_counter() - self.start

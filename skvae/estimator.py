@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, check_scalar, validate_data
 
 from ._version import __version__
-from .likelihoods import LIKELIHOODS, make_likelihood
+from .likelihoods import LIKELIHOODS, gaussian_kl_per_dim, make_likelihood
 from .modules import build_vae
 from .net import NegativeELBO, VAENet
 
@@ -192,6 +192,15 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     device_ : str
         The device the model was trained on.
+
+    kl_per_dim_ : ndarray of shape (latent_dim,)
+        Mean KL(q(z_u | x) || p(z_u)) of each latent dimension over the
+        training data, in nats: near 0 for a dimension the model does not use.
+
+    n_active_units_ : int
+        Number of latent dimensions whose posterior mean varies across the
+        training data (variance above 0.01). ``fit`` warns when fewer than
+        half are active.
 
     See Also
     --------
@@ -436,7 +445,26 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             if not net.initialized_:
                 net.initialize()
             net.partial_fit(X, epochs=epochs)
+        self._diagnose(net, X)
         return net
+
+    def _diagnose(self, net, X):
+        """Per-dimension KL and active units of the fitted model on ``X``."""
+        mu, log_var = net.encode(X)
+        kl = gaussian_kl_per_dim(torch.from_numpy(mu), torch.from_numpy(log_var))
+        self.kl_per_dim_ = kl.mean(dim=0).numpy()
+        # Burda et al.'s definition: a unit is active when its posterior mean
+        # varies across the data, Cov_x(E_q[z_u]) > 0.01.
+        self.n_active_units_ = int(np.sum(mu.var(axis=0) > 0.01)) if len(mu) > 1 else 0
+        if len(mu) > 1 and self.n_active_units_ < self.latent_dim / 2:
+            warnings.warn(
+                f"Only {self.n_active_units_} of {self.latent_dim} latent dimensions "
+                "are active; the others collapsed to the prior and carry no "
+                f"information. Train longer, lower beta (now {self.beta:g}), add a KL "
+                "warm-up, or use a smaller latent_dim.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _draw_seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -506,19 +534,29 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return self._start(X, 1)
 
     # -- inference --------------------------------------------------------
-    def transform(self, X):
+    def transform(self, X, return_std=False):
         """Posterior means of the latent codes.
 
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
+        return_std : bool, default=False
+            Also return the posterior standard deviations, the model's
+            uncertainty about each code.
 
         Returns
         -------
         Z : ndarray of shape (n_samples, latent_dim), float32
+            Means of q(z | x).
+        Z_std : ndarray of shape (n_samples, latent_dim), float32
+            Standard deviations of q(z | x); only with ``return_std=True``
+            (a plain array even under ``set_output(transform="pandas")``,
+            which wraps the first output only).
         """
         check_is_fitted(self)
-        mu, _ = self.net_.encode(self._validate_X(X, reset=False))
+        mu, log_var = self.net_.encode(self._validate_X(X, reset=False))
+        if return_std:
+            return mu, np.exp(0.5 * log_var)
         return mu
 
     def inverse_transform(self, Z):
@@ -556,37 +594,52 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Z = rng.standard_normal((n_samples, self.latent_dim)).astype(np.float32)
         return self._to_layout(self.net_.decode(Z))
 
-    def score_samples(self, X):
-        """Evidence lower bound (ELBO) of each sample, in nats.
+    def score_samples(self, X, n_importance=1):
+        """Lower bound on log p(x) for each sample, in nats.
 
-        log p(x | z) summed over all features, minus KL(q(z | x) || p(z)),
-        with one posterior sample; higher is better.
+        With ``n_importance=1`` (the default) this is the evidence lower
+        bound (ELBO): log p(x | z) summed over all features, for one
+        posterior sample z, minus KL(q(z | x) || p(z)) in closed form. With
+        ``n_importance=K > 1`` it is the importance-weighted bound of Burda
+        et al. (2015) with K posterior samples, which is tighter on average
+        and rises towards log p(x) as K grows. Higher is better.
 
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
+        n_importance : int, default=1
+            Number of posterior samples K.
 
         Returns
         -------
-        elbo : ndarray of shape (n_samples,), float64
+        log_p : ndarray of shape (n_samples,), float64
         """
         check_is_fitted(self)
-        return self.net_.elbo(self._validate_X(X, reset=False))
+        check_scalar(n_importance, "n_importance", Integral, min_val=1)
+        X = self._validate_X(X, reset=False)
+        if n_importance == 1:
+            return self.net_.elbo(X)
+        return self.net_.importance_weighted_bound(X, n_importance)
 
-    def score(self, X, y=None):
-        """Mean ELBO per sample, in nats (higher is better).
+    def score(self, X, y=None, n_importance=1):
+        """Mean lower bound on log p(x) per sample, in nats (higher is better).
+
+        The ELBO by default, so ``GridSearchCV`` can select models by
+        held-out ELBO with no scorer; see :meth:`score_samples`.
 
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
         y : None
             Ignored.
+        n_importance : int, default=1
+            Number of posterior samples K of the importance-weighted bound.
 
         Returns
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X)))
+        return float(np.mean(self.score_samples(X, n_importance=n_importance)))
 
     # -- scikit-learn plumbing ----------------------------------------------
     @property

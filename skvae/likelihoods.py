@@ -84,7 +84,12 @@ def make_likelihood(name, event_shape):
     return LIKELIHOODS[name]()
 
 
+def gaussian_kl_per_dim(mu, log_var):
+    """KL(N(mu, exp(log_var)) || N(0, 1)) of each latent dimension, in float64."""
+    mu, log_var = mu.double(), log_var.double()
+    return 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var)
+
+
 def gaussian_kl(mu, log_var):
     """KL(N(mu, exp(log_var)) || N(0, I)) per sample, summed over latent dims."""
-    mu, log_var = mu.double(), log_var.double()
-    return 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=-1)
+    return gaussian_kl_per_dim(mu, log_var).sum(dim=-1)

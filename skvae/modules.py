@@ -8,6 +8,7 @@ from collections import namedtuple
 
 import torch
 from torch import nn
+from torch.distributions import Normal
 
 from .likelihoods import gaussian_kl
 
@@ -193,6 +194,23 @@ class VAE(nn.Module):
         z = mu + torch.exp(0.5 * log_var) * eps
         log_lik = self.likelihood.log_prob(x, self.decode(z, condition))
         return VAEOutput(log_lik, gaussian_kl(mu, log_var), mu, log_var)
+
+    def log_weights(self, x, eps, condition=None):
+        """Importance log-weights log p(x, z_k) - log q(z_k | x), shape (K, n).
+
+        Their log-mean-exp over K is the importance-weighted bound on
+        log p(x) (Burda et al., 2015); K = 1 gives a single-sample ELBO.
+        """
+        mu, log_var = self.encoder(x)
+        std = torch.exp(0.5 * log_var)
+        z = mu + std * eps
+        log_lik = self.likelihood.log_prob(x, self.decode(z, condition))
+        mu, std, z = mu.double(), std.double(), z.double()
+        prior = Normal(torch.zeros_like(mu), torch.ones_like(mu))
+        posterior = Normal(mu, std)
+        log_prior = prior.log_prob(z).sum(-1, dtype=torch.float64)
+        log_posterior = posterior.log_prob(z).sum(-1, dtype=torch.float64)
+        return log_lik + log_prior - log_posterior
 
 
 def build_vae(architecture, event_shape, latent_dim, likelihood, *, channels, hidden_dim,

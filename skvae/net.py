@@ -252,19 +252,44 @@ class VAENet(NeuralNet):
                 out.append(module.likelihood.mean(module.decode(zb, condition)).cpu())
         return torch.cat(out).numpy()
 
-    def elbo(self, X, n_samples=1, seed=0):
-        """The ELBO of each row of ``X``, in nats, as a float64 numpy array.
+    def _common_noise(self, n_samples, seed):
+        """``n_samples`` standard-normal draws shared by every row.
 
-        The same ``n_samples`` standard-normal draws are used for every row
-        (common random numbers), so a row's score does not depend on which
-        other rows share its call: each is still an unbiased estimate.
+        Common random numbers: a row's score does not depend on which other
+        rows share its call (so subsets and reorderings score the same), and
+        each row's estimate is still unbiased.
         """
         gen = torch.Generator().manual_seed(seed)
         eps = torch.randn((n_samples, 1, self.module_.encoder.latent_dim), generator=gen)
-        eps = to_device(eps, self.device)
+        return to_device(eps, self.device)
+
+    def elbo(self, X, seed=0):
+        """The ELBO of each row of ``X``, in nats, as a float64 numpy array.
+
+        One posterior sample for the log-likelihood, the KL in closed form.
+        """
+        eps = self._common_noise(1, seed)
         out = []
         with self._inference(), self.autocast():
             for xb in self._batches(X):
                 output = self.module_(xb, eps=eps)
-                out.append((output.log_lik.mean(dim=0) - output.kl).double().cpu())
+                out.append((output.log_lik[0] - output.kl).cpu())
+        return torch.cat(out).numpy()
+
+    def importance_weighted_bound(self, X, n_importance, seed=0):
+        """The IWAE bound on log p(x) with ``n_importance`` samples, per row.
+
+        Rows and samples are both batched, so that about one inference
+        batch of images is decoded at a time whatever ``n_importance`` is;
+        the log-mean-exp is accumulated in float64.
+        """
+        eps = self._common_noise(n_importance, seed)
+        budget = INFERENCE_BATCH_SIZE.get(torch.device(self.device).type, 1024)
+        rows = max(1, budget // n_importance)
+        out = []
+        with self._inference(), self.autocast():
+            for xb in self._batches(X, rows):
+                log_w = torch.cat([self.module_.log_weights(xb, eps_chunk)
+                                   for eps_chunk in torch.split(eps, budget)])
+                out.append((torch.logsumexp(log_w, dim=0) - np.log(n_importance)).cpu())
         return torch.cat(out).numpy()

@@ -1,0 +1,80 @@
+"""Importance-weighted likelihoods, posterior uncertainty and latent diagnostics."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAETransformer
+from skvae import net as net_module
+
+
+@pytest.fixture(scope="module")
+def model(digits):
+    X, _ = digits
+    vae = VAETransformer(latent_dim=4, max_epochs=20, batch_size=64, lr=3e-3, random_state=0)
+    return vae.fit(X[:1000]), X[1000:1300]
+
+
+def test_importance_weighted_bound_rises_above_the_elbo(model):
+    vae, X = model
+    X = X[:, None]
+    elbo = np.mean([vae.net_.elbo(X, seed=s).mean() for s in range(10)])
+    iw = {k: np.mean([vae.net_.importance_weighted_bound(X, k, seed=s).mean() for s in range(3)])
+          for k in (10, 200)}
+    assert elbo < iw[10] < iw[200]
+    # Still a bound on log p(x) <= 0 for binary-ish data, and a loose one at K=1.
+    assert iw[200] - elbo > 0.5
+
+
+def test_importance_weighted_score_api(model):
+    vae, X = model
+    per_sample = vae.score_samples(X, n_importance=20)
+    assert per_sample.shape == (len(X),) and per_sample.dtype == np.float64
+    assert vae.score(X, n_importance=20) == pytest.approx(per_sample.mean())
+    # Deterministic, and a sample's bound does not depend on its batch mates.
+    np.testing.assert_array_equal(vae.score_samples(X[:7], n_importance=20), per_sample[:7])
+    with pytest.raises(ValueError, match="n_importance == 0, must be >= 1"):
+        vae.score(X, n_importance=0)
+
+
+def test_many_importance_samples_are_batched_exactly(model, monkeypatch):
+    vae, X = model
+    X = X[:5, None]
+    whole = vae.net_.importance_weighted_bound(X, 300)
+    # A small budget splits both the rows and the 300 samples into chunks.
+    monkeypatch.setitem(net_module.INFERENCE_BATCH_SIZE, "cpu", 64)
+    np.testing.assert_allclose(vae.net_.importance_weighted_bound(X, 300), whole, atol=1e-5)
+
+
+def test_transform_return_std(model):
+    vae, X = model
+    mean, std = vae.transform(X, return_std=True)
+    assert mean.shape == std.shape == (len(X), 4)
+    assert np.all(std > 0)
+    np.testing.assert_array_equal(mean, vae.transform(X))
+    # Encoded data is more certain than the N(0, 1) prior on average.
+    assert std.mean() < 1
+    vae.set_output(transform="pandas")
+    try:
+        mean_df, std_pandas = vae.transform(X, return_std=True)
+        assert isinstance(mean_df, pd.DataFrame) and list(mean_df.columns) == list(
+            vae.get_feature_names_out())
+        np.testing.assert_array_equal(std_pandas, std)
+    finally:
+        vae.set_output(transform="default")
+
+
+def test_kl_per_dim_and_active_units(model):
+    vae, _ = model
+    assert vae.kl_per_dim_.shape == (4,) and np.all(vae.kl_per_dim_ >= 0)
+    assert vae.n_active_units_ == 4
+
+
+def test_oversized_latent_collapses_and_warns(digits):
+    X, _ = digits
+    with pytest.warns(UserWarning, match=r"Only \d+ of 64 latent dimensions are active"):
+        vae = VAETransformer(latent_dim=64, max_epochs=10, batch_size=64, lr=3e-3,
+                             random_state=0).fit(X[:600])
+    assert vae.n_active_units_ < 32
+    inactive = vae.kl_per_dim_ < 0.01
+    assert inactive.sum() >= 32

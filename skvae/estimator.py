@@ -156,6 +156,17 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "bf16" runs the network under bfloat16 autocast (fast on recent
         GPUs); the loss is accumulated in float32 either way.
 
+    channels_last : bool, default=False
+        Store conv weights and image batches channels-last (NHWC), which
+        tensor cores prefer under "bf16" on CUDA.
+
+    compile : bool, default=False
+        Train through ``torch.compile`` (seconds of compilation, then faster
+        steps on CUDA). Every training batch then has the same size (the
+        ragged remainder of each shuffled epoch is left out), so the short
+        last batch never triggers a recompilation; inference and pickling
+        use the plain module.
+
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Torch device; "auto" is "cuda" when available, else "cpu".
 
@@ -239,6 +250,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_iter_no_change=10,
         warm_start=False,
         precision="fp32",
+        channels_last=False,
+        compile=False,
         device="auto",
         verbose=0,
         random_state=None,
@@ -260,6 +273,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.precision = precision
+        self.channels_last = channels_last
+        self.compile = compile
         self.device = device
         self.verbose = verbose
         self.random_state = random_state
@@ -435,6 +450,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                          if self.early_stopping else None),
             callbacks=callbacks,
             precision=self.precision,
+            channels_last=bool(self.channels_last),
+            compile_training=bool(self.compile),
             device=device,
             verbose=int(self.verbose >= 1),
         )

@@ -14,7 +14,7 @@ recorded, because for a small VAE those dominate the run time:
 
 import copy
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -29,6 +29,24 @@ INFERENCE_BATCH_SIZE = {"cpu": 1024, "cuda": 8192}
 #: Fraction of free device memory the training data may take before fit
 #: falls back to keeping it on the host and copying batch by batch.
 DEVICE_DATA_FRACTION = 0.5
+
+
+@contextmanager
+def _cudnn_autotuning(device):
+    """Let cuDNN pick the fastest conv kernels while training on CUDA.
+
+    Training batches have one shape (but the last), so the autotuner's
+    one-off search pays for itself; the global flag is restored afterwards.
+    """
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -70,10 +88,21 @@ class IndexBatches:
     """Batches of a :class:`TensorDataset` (or a ``Subset`` of one), cut by index.
 
     When shuffling (training), a last batch of a single sample is folded
-    into the one before it, so no batch statistic is ever taken over one row.
+    into the one before it, so no batch statistic is ever taken over one
+    row; with ``drop_ragged`` the short remainder is left out instead (a
+    different one each shuffled epoch), so every batch has the same shape.
+
+    Parameters
+    ----------
+    dataset : TensorDataset or Subset of one
+    batch_size : int
+    shuffle : bool
+    transfer : callable
+        Moves a batch to where the module runs.
+    drop_ragged : bool, default=False
     """
 
-    def __init__(self, dataset, batch_size, shuffle, device):
+    def __init__(self, dataset, batch_size, shuffle, transfer, drop_ragged=False):
         indices = None
         if isinstance(dataset, torch.utils.data.Subset):
             indices = torch.as_tensor(dataset.indices)
@@ -82,16 +111,22 @@ class IndexBatches:
         self.indices = indices
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.device = device
+        self.transfer = transfer
+        self.drop_ragged = drop_ragged
+
+    def _n_rows(self):
+        return len(self.X) if self.indices is None else len(self.indices)
 
     def __len__(self):
-        n = len(self.X) if self.indices is None else len(self.indices)
+        n = self._n_rows()
+        if self.drop_ragged:
+            return max(1, n // self.batch_size)
         n_batches = -(-n // self.batch_size)
         return n_batches - (self.shuffle and n > 1 and n % self.batch_size == 1)
 
     def _order(self):
-        n = len(self.X) if self.indices is None else len(self.indices)
         index_device = self.X.device
+        n = self._n_rows()
         order = (torch.randperm(n, device=index_device) if self.shuffle
                  else torch.arange(n, device=index_device))
         if self.indices is not None:
@@ -100,10 +135,12 @@ class IndexBatches:
 
     def __iter__(self):
         chunks = list(torch.split(self._order(), self.batch_size))
-        if self.shuffle and len(chunks) > 1 and len(chunks[-1]) == 1:
+        if len(chunks) > 1 and self.drop_ragged and len(chunks[-1]) < self.batch_size:
+            chunks.pop()
+        elif self.shuffle and len(chunks) > 1 and len(chunks[-1]) == 1:
             chunks[-2:] = [torch.cat(chunks[-2:])]
         for idx in chunks:
-            yield self.X[idx].to(self.device, non_blocking=True), None
+            yield self.transfer(self.X[idx]), None
 
 
 class VAENet(NeuralNet):
@@ -116,11 +153,21 @@ class VAENet(NeuralNet):
     precision : {"fp32", "bf16"}, default="fp32"
         "bf16" runs the forward pass under bfloat16 autocast; the loss is
         always accumulated in float32.
+    channels_last : bool, default=False
+        Keep conv weights and image batches in channels-last memory format.
+    compile_training : bool, default=False
+        Run training steps through ``torch.compile(module, dynamic=False)``,
+        with every training batch of one size. Unlike skorch's own
+        ``compile``, ``module_`` stays the plain module, so the net pickles
+        and inference runs eagerly on batches of any size.
     """
 
-    def __init__(self, *args, precision="fp32", **kwargs):
+    def __init__(self, *args, precision="fp32", channels_last=False, compile_training=False,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.precision = precision
+        self.channels_last = channels_last
+        self.compile_training = compile_training
 
     # -- data -------------------------------------------------------------
     def get_dataset(self, X, y=None):
@@ -139,7 +186,15 @@ class VAENet(NeuralNet):
         return X.to(device)
 
     def get_iterator(self, dataset, training=False):
-        return IndexBatches(dataset, self.batch_size, shuffle=training, device=self.device)
+        return IndexBatches(dataset, self.batch_size, shuffle=training, transfer=self.transfer,
+                            drop_ragged=training and self.compile_training)
+
+    def transfer(self, x):
+        """Move a batch to the device, in the module's memory format."""
+        x = x.to(self.device, non_blocking=True)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
 
     # -- training ---------------------------------------------------------
     def autocast(self):
@@ -147,9 +202,30 @@ class VAENet(NeuralNet):
             return nullcontext()
         return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
 
+    def initialize_module(self):
+        super().initialize_module()
+        if self.channels_last:
+            self.module_.to(memory_format=torch.channels_last)
+        self.__dict__.pop("_compiled", None)
+        return self
+
     def infer(self, x, **fit_params):
+        module = self.module_
+        if self.compile_training and module.training:
+            # Kept in a plain dict: skorch would otherwise register the
+            # compiled wrapper as a second module to pickle and optimise.
+            cache = self.__dict__.setdefault("_compiled", {})
+            if "module" not in cache:
+                cache["module"] = torch.compile(module, dynamic=False)
+            module = cache["module"]
         with self.autocast():
-            return self.module_(x, **fit_params)
+            return module(x, **fit_params)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # A compiled module does not pickle; it is rebuilt on the next fit.
+        state.pop("_compiled", None)
+        return state
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred)
@@ -195,7 +271,8 @@ class VAENet(NeuralNet):
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            with _cudnn_autotuning(self.device):
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
             # skorch's partial_fit swallows the interrupt and keeps the
             # model; say so, since the caller only sees fit return early.
@@ -227,7 +304,7 @@ class VAENet(NeuralNet):
             # A copy, not a view: rows of a read-only memmap must not become
             # a tensor torch could write through.
             chunk = np.array(X[start:start + batch_size], dtype=np.float32, order="C")
-            yield torch.from_numpy(chunk).to(device, non_blocking=True)
+            yield self.transfer(torch.from_numpy(chunk))
 
     def _inference(self):
         self.module_.eval()

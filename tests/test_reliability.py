@@ -196,12 +196,20 @@ def test_divergence_while_continuing_restores_the_last_good_epoch(images):
 
 
 def test_no_training_batch_of_one():
-    X = torch.zeros(33, 2)
-    batches = list(IndexBatches(TensorDataset(X), 16, shuffle=True, device="cpu"))
-    assert sorted(len(b[0]) for b in batches) == [16, 17]
-    assert len(IndexBatches(TensorDataset(X), 16, shuffle=True, device="cpu")) == 2
+    data = TensorDataset(torch.zeros(33, 2))
+    train = IndexBatches(data, 16, shuffle=True, transfer=lambda x: x)
+    assert sorted(len(b[0]) for b in train) == [16, 17] and len(train) == 2
     # Evaluation keeps the natural batches: no gradient statistics there.
-    assert [len(b[0]) for b in IndexBatches(TensorDataset(X), 16, False, "cpu")] == [16, 16, 1]
+    valid = IndexBatches(data, 16, shuffle=False, transfer=lambda x: x)
+    assert [len(b[0]) for b in valid] == [16, 16, 1] and len(valid) == 3
+
+
+def test_compiled_training_has_one_batch_shape():
+    data = TensorDataset(torch.zeros(40, 2))
+    batches = IndexBatches(data, 16, shuffle=True, transfer=lambda x: x, drop_ragged=True)
+    assert [len(b[0]) for b in batches] == [16, 16] and len(batches) == 2
+    few = IndexBatches(TensorDataset(torch.zeros(5, 2)), 16, True, lambda x: x, drop_ragged=True)
+    assert [len(b[0]) for b in few] == [5] and len(few) == 1
 
 
 class InterruptAt(Callback):
@@ -318,3 +326,22 @@ def test_large_memmap_streams_in_batches(tmp_path, fitted, monkeypatch):
     assert max(seen) == 1000 and sum(seen) == n
     # X is 2.9 MB; the codes take 0.16 MB. Streaming never holds a copy of X.
     assert peak < X.nbytes / 2
+
+
+def test_accelerations_keep_results_and_pickling(images):
+    base = VAETransformer(**TINY).fit(images)
+    fast = VAETransformer(channels_last=True, **TINY).fit(images)
+    np.testing.assert_allclose(fast.transform(images), base.transform(images), atol=1e-4)
+    assert fast.net_.module_.encoder.body[0].weight.is_contiguous(
+        memory_format=torch.channels_last)
+    bf16 = VAETransformer(precision="bf16", **TINY).fit(images)
+    assert np.all(np.isfinite(bf16.score_samples(images)))
+    np.testing.assert_allclose(bf16.transform(images), base.transform(images), atol=0.1)
+
+
+def test_compiled_training_pickles_and_matches_eager_inference(images):
+    vae = VAETransformer(compile=True, **{**TINY, "batch_size": 8}).fit(images)
+    # 30 samples in batches of 8: the ragged 6 are left out of each epoch.
+    assert vae.net_.history[-1, "train_batch_count"] == 3
+    restored = pickle.loads(pickle.dumps(vae))
+    np.testing.assert_array_equal(restored.transform(images), vae.transform(images))

@@ -11,6 +11,7 @@ import torch
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, check_scalar, validate_data
 
@@ -21,6 +22,7 @@ from .net import NegativeELBO, VAENet
 
 ARCHITECTURES = ("auto", "conv", "mlp")
 PRECISIONS = ("fp32", "bf16")
+SAMPLERS = ("prior", "gmm")
 
 
 def _check_option(value, name, options):
@@ -137,6 +139,15 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Added to skvae's own (progress, early stopping); e.g.
         ``skorch.callbacks.Checkpoint`` or ``LRScheduler``.
 
+    sampler : {"prior", "gmm"}, default="prior"
+        Where ``sample`` draws codes from: the N(0, I) prior, or a Gaussian
+        mixture fitted to the training codes at the end of ``fit`` (ex-post
+        density estimation, Ghosh et al. 2019), which avoids the holes the
+        aggregate posterior leaves in the prior.
+
+    n_sampler_components : int, default=10
+        Components of the "gmm" sampler.
+
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data and stop when
         its loss has not improved for ``n_iter_no_change`` epochs, restoring
@@ -208,6 +219,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Mean KL(q(z_u | x) || p(z_u)) of each latent dimension over the
         training data, in nats: near 0 for a dimension the model does not use.
 
+    sampler_ : sklearn.mixture.GaussianMixture
+        The density of the training codes ``sample`` draws from; only with
+        ``sampler="gmm"``.
+
     n_active_units_ : int
         Number of latent dimensions whose posterior mean varies across the
         training data (variance above 0.01). ``fit`` warns when fewer than
@@ -245,6 +260,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         lr=1e-3,
         optimizer=torch.optim.Adam,
         callbacks=None,
+        sampler="prior",
+        n_sampler_components=10,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -268,6 +285,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.lr = lr
         self.optimizer = optimizer
         self.callbacks = callbacks
+        self.sampler = sampler
+        self.n_sampler_components = n_sampler_components
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -296,6 +315,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                      min_val=0, max_val=1, include_boundaries="neither")
         check_scalar(self.n_iter_no_change, "n_iter_no_change", Integral, min_val=1)
         _check_option(self.precision, "precision", PRECISIONS)
+        _check_option(self.sampler, "sampler", SAMPLERS)
+        check_scalar(self.n_sampler_components, "n_sampler_components", Integral, min_val=1)
         check_scalar(self.verbose, "verbose", Integral, min_val=0)
         if not isinstance(self.device, (str, torch.device)):
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or a torch device "
@@ -462,12 +483,20 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             if not net.initialized_:
                 net.initialize()
             net.partial_fit(X, epochs=epochs)
-        self._diagnose(net, X)
+        self._summarise_codes(net, X)
         return net
 
-    def _diagnose(self, net, X):
-        """Per-dimension KL and active units of the fitted model on ``X``."""
+    def _summarise_codes(self, net, X):
+        """Fit what depends on the training codes: diagnostics and the sampler."""
         mu, log_var = net.encode(X)
+        self._diagnose(mu, log_var)
+        self.__dict__.pop("sampler_", None)
+        if self.sampler == "gmm":
+            n_components = min(self.n_sampler_components, len(mu))
+            self.sampler_ = GaussianMixture(n_components, random_state=self._draw_seed()).fit(mu)
+
+    def _diagnose(self, mu, log_var):
+        """Per-dimension KL and active units of the training codes."""
         kl = gaussian_kl_per_dim(torch.from_numpy(mu), torch.from_numpy(log_var))
         self.kl_per_dim_ = kl.mean(dim=0).numpy()
         # Burda et al.'s definition: a unit is active when its posterior mean
@@ -593,7 +622,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return self._to_layout(self.net_.decode(self._validate_codes(Z)))
 
     def sample(self, n_samples=1, random_state=None):
-        """Draw new data: codes from the N(0, I) prior through the decoder.
+        """Draw new data: codes from the sampler (the prior by default) through the decoder.
 
         Parameters
         ----------
@@ -608,8 +637,15 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         check_is_fitted(self)
         check_scalar(n_samples, "n_samples", Integral, min_val=1)
         rng = check_random_state(random_state)
-        Z = rng.standard_normal((n_samples, self.latent_dim)).astype(np.float32)
-        return self._to_layout(self.net_.decode(Z))
+        Z = rng.standard_normal((n_samples, self.latent_dim))
+        if hasattr(self, "sampler_"):
+            # Drawn here rather than by GaussianMixture.sample, so that
+            # random_state is honoured and the draws come out shuffled.
+            gmm = self.sampler_
+            component = rng.choice(len(gmm.weights_), size=n_samples, p=gmm.weights_)
+            scale = np.linalg.cholesky(gmm.covariances_)[component]
+            Z = gmm.means_[component] + np.einsum("nij,nj->ni", scale, Z)
+        return self._to_layout(self.net_.decode(Z.astype(np.float32)))
 
     def score_samples(self, X, n_importance=1):
         """Lower bound on log p(x) for each sample, in nats.

@@ -78,3 +78,19 @@ def test_oversized_latent_collapses_and_warns(digits):
     assert vae.n_active_units_ < 32
     inactive = vae.kl_per_dim_ < 0.01
     assert inactive.sum() >= 32
+
+
+def test_gmm_sampler_draws_from_the_training_codes(digits):
+    X, _ = digits
+    vae = VAETransformer(latent_dim=2, sampler="gmm", n_sampler_components=5, max_epochs=5,
+                         batch_size=64, random_state=0).fit(X[:500])
+    assert vae.sampler_.n_components == 5
+    codes = vae.transform(X[:500])
+    samples = vae.sample(400, random_state=0)
+    assert samples.shape == (400, 8, 8)
+    np.testing.assert_array_equal(samples, vae.sample(400, random_state=0))
+    # Decoded GMM draws re-encode near the training codes; prior draws need not.
+    redrawn = vae.transform(samples)
+    np.testing.assert_allclose(redrawn.mean(axis=0), codes.mean(axis=0), atol=0.25)
+    prior = VAETransformer(latent_dim=2, max_epochs=5, batch_size=64, random_state=0).fit(X[:500])
+    assert not hasattr(prior, "sampler_")

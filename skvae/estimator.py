@@ -13,7 +13,14 @@ from skorch.dataset import ValidSplit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted, check_scalar, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    check_scalar,
+    column_or_1d,
+    validate_data,
+)
 
 from ._version import __version__
 from .likelihoods import LIKELIHOODS, gaussian_kl_per_dim, make_likelihood
@@ -111,6 +118,14 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     beta : float, default=1.0
         Weight of the KL term in the loss (beta-VAE). 1 trains on the ELBO.
 
+    conditional : bool, default=False
+        Train a conditional VAE on ``fit(X, y)``: the decoder models
+        p(x | z, y) for class labels y (any type, one-hot encoded), so
+        ``sample(n, y=7)`` draws sevens and ``inverse_transform(Z, y=k)``
+        redraws codes as class k. The encoder stays q(z | x), so
+        ``transform(X)`` needs no labels; its codes then carry style, not
+        class, and are the wrong input for a downstream classifier.
+
     image_shape : tuple of int, default=None
         ``(H, W)`` or ``(C, H, W)``: view 2-D ``X`` of shape
         ``(n_samples, C * H * W)`` as images. Leave None for tabular data or
@@ -196,6 +211,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         The fitted skorch net; ``net_.history`` has the losses per epoch,
         ``net_.module_`` the torch module.
 
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in fit; only with ``conditional=True``.
+
     n_features_in_ : int
         Number of features (pixels times channels for images) seen in fit.
 
@@ -252,6 +270,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         architecture="auto",
         likelihood="bernoulli",
         beta=1.0,
+        conditional=False,
         image_shape=None,
         channels=(32, 64),
         hidden_dim=256,
@@ -277,6 +296,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.architecture = architecture
         self.likelihood = likelihood
         self.beta = beta
+        self.conditional = conditional
         self.image_shape = image_shape
         self.channels = channels
         self.hidden_dim = hidden_dim
@@ -445,12 +465,62 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         return Z
 
+    def _fit_labels(self, y, n_samples):
+        """Learn ``classes_`` from ``y`` and return its one-hot conditions."""
+        self.__dict__.pop("classes_", None)
+        if not self.conditional:
+            return None
+        if y is None:
+            raise ValueError("conditional=True needs class labels: call fit(X, y).")
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(np.empty(n_samples), y)
+        if y.dtype.kind in "iu" and np.any(y == -1):
+            raise ValueError(
+                "y holds -1, scikit-learn's mark of an unlabeled sample; the "
+                "conditional VAE needs the class of every training sample. Drop the "
+                "unlabeled samples, or fit an unconditional model on all of them."
+            )
+        self.classes_ = np.unique(y)
+        return self._one_hot(y)
+
+    def _conditions(self, y, n_samples, method):
+        """One-hot conditions for ``method``'s ``y``, checked against the model."""
+        if not self.conditional:
+            if y is not None:
+                raise ValueError(
+                    f"y was passed to {method}, but this model is not conditional; "
+                    "fit VAETransformer(conditional=True) on (X, y) to condition on labels."
+                )
+            return None
+        if y is None:
+            raise ValueError(
+                f"This model is conditional: {method} needs y, a label from "
+                f"{self.classes_.tolist()} (or one label per sample)."
+            )
+        y = np.asarray(y)
+        y = np.full(n_samples, y, dtype=y.dtype) if y.ndim == 0 else column_or_1d(y)
+        if len(y) != n_samples:
+            raise ValueError(f"{method} got {len(y)} labels for {n_samples} samples; pass "
+                             "one label, or one per sample.")
+        return self._one_hot(y)
+
+    def _one_hot(self, y):
+        known = np.isin(y, self.classes_)
+        if not known.all():
+            raise ValueError(
+                f"Unknown label(s) {np.unique(y[~known]).tolist()[:10]}; this model "
+                f"knows the classes {self.classes_.tolist()}."
+            )
+        index = np.searchsorted(self.classes_, y)
+        return np.eye(len(self.classes_), dtype=np.float32)[index]
+
     # -- fitting ----------------------------------------------------------
     def _make_net(self, event_shape, seed, device):
         module = build_vae(
             self.architecture_, event_shape, self.latent_dim,
             make_likelihood(self.likelihood, event_shape),
             channels=tuple(self.channels), hidden_dim=self.hidden_dim,
+            condition_dim=len(self.classes_) if self.conditional else 0,
         )
         callbacks = []
         if self.verbose >= 2:
@@ -477,12 +547,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             verbose=int(self.verbose >= 1),
         )
 
-    def _train(self, X, net, epochs, seed):
+    def _train(self, X, condition, net, epochs, seed):
         X = np.ascontiguousarray(X, dtype=np.float32)
         with _seeded_torch(seed, net.device):
             if not net.initialized_:
                 net.initialize()
-            net.partial_fit(X, epochs=epochs)
+            net.partial_fit(X, condition, epochs=epochs)
         self._summarise_codes(net, X)
         return net
 
@@ -509,34 +579,36 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 f"information. Train longer, lower beta (now {self.beta:g}), add a KL "
                 "warm-up, or use a smaller latent_dim.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=6,
             )
 
     def _draw_seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _start(self, X, epochs):
+    def _start(self, X, y, epochs):
         # A model from an earlier fit must not outlive a failed refit: its
         # shapes would no longer match the attributes validated below.
         self.__dict__.pop("net_", None)
         X = self._validate_X(X, reset=True)
+        condition = self._fit_labels(y, len(X))
         device = self._resolve_device()
         seed = self._draw_seed()
         with _seeded_torch(seed, device):
             net = self._make_net(X.shape[1:], seed, device)
-        self.net_ = self._train(X, net, epochs, seed)
+        self.net_ = self._train(X, condition, net, epochs, seed)
         self.device_ = device
         return self
 
-    def _continue(self, X, epochs):
+    def _continue(self, X, y, epochs):
         X = self._validate_X(X, reset=False)
+        condition = self._conditions(y, len(X), "fit") if self.conditional else None
         # Continued training follows the parameters as they are now.
         self.net_.set_params(lr=self.lr, batch_size=self.batch_size,
                              verbose=int(self.verbose >= 1))
         # A different seed per call, so continuing does not replay the
         # first epochs' shuffling and noise.
         seed = (self._draw_seed() + len(self.net_.history)) % np.iinfo(np.int32).max
-        self._train(X, self.net_, epochs, seed)
+        self._train(X, condition, self.net_, epochs, seed)
         return self
 
     def fit(self, X, y=None):
@@ -548,8 +620,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 (n_samples, C, H, W)
             Training data. With the default Bernoulli likelihood, values
             must lie in [0, 1].
-        y : None
-            Ignored; present for API consistency.
+        y : array-like of shape (n_samples,), default=None
+            Class labels, required with ``conditional=True``; otherwise
+            ignored (so the estimator fits in supervised pipelines).
 
         Returns
         -------
@@ -558,8 +631,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         self._validate_params()
         if self.warm_start and hasattr(self, "net_"):
-            return self._continue(X, self.max_epochs)
-        return self._start(X, self.max_epochs)
+            return self._continue(X, y, self.max_epochs)
+        return self._start(X, y, self.max_epochs)
 
     def partial_fit(self, X, y=None):
         """Train for one more epoch on ``X`` (starting a model if needed).
@@ -567,17 +640,17 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Class labels, as in :meth:`fit`.
 
         Returns
         -------
         self : VAETransformer
         """
         if hasattr(self, "net_"):
-            return self._continue(X, 1)
+            return self._continue(X, y, 1)
         self._validate_params()
-        return self._start(X, 1)
+        return self._start(X, y, 1)
 
     # -- inference --------------------------------------------------------
     def transform(self, X, return_std=False):
@@ -605,12 +678,16 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             return mu, np.exp(0.5 * log_var)
         return mu
 
-    def inverse_transform(self, Z):
+    def inverse_transform(self, Z, y=None):
         """Decode latent codes to data (the decoder's mean).
 
         Parameters
         ----------
         Z : array-like of shape (n_samples, latent_dim)
+        y : label or array-like of shape (n_samples,), default=None
+            Class to draw each code as; required by a conditional model,
+            an error for any other. ``inverse_transform(transform(X), y=k)``
+            redraws the handwriting of ``X`` as class k.
 
         Returns
         -------
@@ -619,15 +696,20 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             the Gaussian one.
         """
         check_is_fitted(self)
-        return self._to_layout(self.net_.decode(self._validate_codes(Z)))
+        Z = self._validate_codes(Z)
+        condition = self._conditions(y, len(Z), "inverse_transform")
+        return self._to_layout(self.net_.decode(Z, condition))
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None):
         """Draw new data: codes from the sampler (the prior by default) through the decoder.
 
         Parameters
         ----------
         n_samples : int, default=1
         random_state : int, RandomState instance or None, default=None
+        y : label or array-like of shape (n_samples,), default=None
+            Class of the samples; required by a conditional model, an error
+            for any other.
 
         Returns
         -------
@@ -636,6 +718,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         check_is_fitted(self)
         check_scalar(n_samples, "n_samples", Integral, min_val=1)
+        condition = self._conditions(y, n_samples, "sample")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.latent_dim))
         if hasattr(self, "sampler_"):
@@ -645,9 +728,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             component = rng.choice(len(gmm.weights_), size=n_samples, p=gmm.weights_)
             scale = np.linalg.cholesky(gmm.covariances_)[component]
             Z = gmm.means_[component] + np.einsum("nij,nj->ni", scale, Z)
-        return self._to_layout(self.net_.decode(Z.astype(np.float32)))
+        return self._to_layout(self.net_.decode(Z.astype(np.float32), condition))
 
-    def score_samples(self, X, n_importance=1):
+    def score_samples(self, X, y=None, n_importance=1):
         """Lower bound on log p(x) for each sample, in nats.
 
         With ``n_importance=1`` (the default) this is the evidence lower
@@ -655,11 +738,14 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         posterior sample z, minus KL(q(z | x) || p(z)) in closed form. With
         ``n_importance=K > 1`` it is the importance-weighted bound of Burda
         et al. (2015) with K posterior samples, which is tighter on average
-        and rises towards log p(x) as K grows. Higher is better.
+        and rises towards log p(x) as K grows. Higher is better. A
+        conditional model scores log p(x | y).
 
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
+        y : array-like of shape (n_samples,), default=None
+            Class labels; required by a conditional model, ignored otherwise.
         n_importance : int, default=1
             Number of posterior samples K.
 
@@ -670,9 +756,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         check_is_fitted(self)
         check_scalar(n_importance, "n_importance", Integral, min_val=1)
         X = self._validate_X(X, reset=False)
+        condition = self._conditions(y, len(X), "score") if self.conditional else None
         if n_importance == 1:
-            return self.net_.elbo(X)
-        return self.net_.importance_weighted_bound(X, n_importance)
+            return self.net_.elbo(X, condition)
+        return self.net_.importance_weighted_bound(X, n_importance, condition)
 
     def score(self, X, y=None, n_importance=1):
         """Mean lower bound on log p(x) per sample, in nats (higher is better).
@@ -683,8 +770,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Class labels; required by a conditional model, ignored otherwise.
         n_importance : int, default=1
             Number of posterior samples K of the importance-weighted bound.
 
@@ -692,7 +779,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X, n_importance=n_importance)))
+        return float(np.mean(self.score_samples(X, y, n_importance=n_importance)))
 
     # -- scikit-learn plumbing ----------------------------------------------
     @property

@@ -72,16 +72,30 @@ class NegativeELBO(nn.Module):
 
 
 class TensorDataset(torch.utils.data.Dataset):
-    """Rows of one tensor, kept wherever the tensor lives (device or host)."""
+    """Rows of a data tensor and, for a conditional model, of its conditions.
 
-    def __init__(self, X):
+    The tensors stay wherever they live (device or host).
+    """
+
+    def __init__(self, X, condition=None):
         self.X = X
+        self.condition = condition
 
     def __len__(self):
         return len(self.X)
 
+    def rows(self, idx):
+        """The module's input for rows ``idx``: a tensor, or a dict with the condition."""
+        if self.condition is None:
+            return self.X[idx]
+        return {"x": self.X[idx], "condition": self.condition[idx]}
+
     def __getitem__(self, i):
-        return self.X[i], torch.empty(0)
+        return self.rows(i), torch.empty(0)
+
+
+def _n_rows(batch_input):
+    return len(batch_input["x"] if isinstance(batch_input, dict) else batch_input)
 
 
 class IndexBatches:
@@ -107,6 +121,7 @@ class IndexBatches:
         if isinstance(dataset, torch.utils.data.Subset):
             indices = torch.as_tensor(dataset.indices)
             dataset = dataset.dataset
+        self.dataset = dataset
         self.X = dataset.X
         self.indices = indices
         self.batch_size = batch_size
@@ -140,7 +155,11 @@ class IndexBatches:
         elif self.shuffle and len(chunks) > 1 and len(chunks[-1]) == 1:
             chunks[-2:] = [torch.cat(chunks[-2:])]
         for idx in chunks:
-            yield self.transfer(self.X[idx]), None
+            rows = self.dataset.rows(idx)
+            if isinstance(rows, dict):
+                yield {key: self.transfer(value) for key, value in rows.items()}, None
+            else:
+                yield self.transfer(rows), None
 
 
 class VAENet(NeuralNet):
@@ -171,9 +190,11 @@ class VAENet(NeuralNet):
 
     # -- data -------------------------------------------------------------
     def get_dataset(self, X, y=None):
+        """Wrap float32 numpy data, and one-hot conditions ``y`` if any, for training."""
         if isinstance(X, torch.utils.data.Dataset):
             return X
-        return TensorDataset(self.to_training_tensor(X))
+        condition = None if y is None else self.to_training_tensor(y)
+        return TensorDataset(self.to_training_tensor(X), condition)
 
     def to_training_tensor(self, X):
         """Put ``X`` (float32 numpy) on the device when it fits, else on the host."""
@@ -218,6 +239,8 @@ class VAENet(NeuralNet):
             if "module" not in cache:
                 cache["module"] = torch.compile(module, dynamic=False)
             module = cache["module"]
+        if isinstance(x, dict):
+            x, fit_params = x["x"], {**fit_params, "condition": x["condition"]}
         with self.autocast():
             return module(x, **fit_params)
 
@@ -240,7 +263,7 @@ class VAENet(NeuralNet):
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             losses.append(step["loss"].detach())
-            sizes.append(len(batch[0]))
+            sizes.append(_n_rows(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
         # One device sync per epoch instead of one per batch.
         values = torch.stack(losses).float().cpu().numpy() if losses else np.array([])
@@ -292,19 +315,22 @@ class VAENet(NeuralNet):
                    for _, cb in self.callbacks_)
 
     # -- inference --------------------------------------------------------
-    def _batches(self, X, batch_size=None):
-        """Yield float32 device tensors of consecutive rows of numpy ``X``.
+    def _batches(self, *arrays, batch_size=None):
+        """Yield tuples of float32 device tensors of consecutive rows of numpy arrays.
 
         Only one batch is on the device at a time, so memory-mapped or
-        otherwise huge arrays stream through.
+        otherwise huge arrays stream through. ``None`` stays ``None``.
         """
         device = torch.device(self.device)
         batch_size = batch_size or INFERENCE_BATCH_SIZE.get(device.type, 1024)
-        for start in range(0, len(X), batch_size):
-            # A copy, not a view: rows of a read-only memmap must not become
+        for start in range(0, len(arrays[0]), batch_size):
+            # Copies, not views: rows of a read-only memmap must not become
             # a tensor torch could write through.
-            chunk = np.array(X[start:start + batch_size], dtype=np.float32, order="C")
-            yield self.transfer(torch.from_numpy(chunk))
+            yield tuple(
+                None if a is None else self.transfer(torch.from_numpy(
+                    np.array(a[start:start + batch_size], dtype=np.float32, order="C")))
+                for a in arrays
+            )
 
     def _inference(self):
         self.module_.eval()
@@ -314,19 +340,19 @@ class VAENet(NeuralNet):
         """Posterior means and log-variances of q(z | x), as numpy arrays."""
         mus, log_vars = [], []
         with self._inference(), self.autocast():
-            for xb in self._batches(X):
+            for (xb,) in self._batches(X):
                 mu, log_var = self.module_.encoder(xb)
                 mus.append(mu.float().cpu())
                 log_vars.append(log_var.float().cpu())
         return torch.cat(mus).numpy(), torch.cat(log_vars).numpy()
 
     def decode(self, Z, condition=None):
-        """Decoder means for codes ``Z``, as a numpy array."""
+        """Decoder means for codes ``Z`` (and one-hot conditions), as a numpy array."""
         out = []
         module = self.module_
         with self._inference(), self.autocast():
-            for zb in self._batches(Z):
-                out.append(module.likelihood.mean(module.decode(zb, condition)).cpu())
+            for zb, cb in self._batches(Z, condition):
+                out.append(module.likelihood.mean(module.decode(zb, cb)).cpu())
         return torch.cat(out).numpy()
 
     def _common_noise(self, n_samples, seed):
@@ -340,7 +366,7 @@ class VAENet(NeuralNet):
         eps = torch.randn((n_samples, 1, self.module_.encoder.latent_dim), generator=gen)
         return to_device(eps, self.device)
 
-    def elbo(self, X, seed=0):
+    def elbo(self, X, condition=None, seed=0):
         """The ELBO of each row of ``X``, in nats, as a float64 numpy array.
 
         One posterior sample for the log-likelihood, the KL in closed form.
@@ -348,12 +374,12 @@ class VAENet(NeuralNet):
         eps = self._common_noise(1, seed)
         out = []
         with self._inference(), self.autocast():
-            for xb in self._batches(X):
-                output = self.module_(xb, eps=eps)
+            for xb, cb in self._batches(X, condition):
+                output = self.module_(xb, condition=cb, eps=eps)
                 out.append((output.log_lik[0] - output.kl).cpu())
         return torch.cat(out).numpy()
 
-    def importance_weighted_bound(self, X, n_importance, seed=0):
+    def importance_weighted_bound(self, X, n_importance, condition=None, seed=0):
         """The IWAE bound on log p(x) with ``n_importance`` samples, per row.
 
         Rows and samples are both batched, so that about one inference
@@ -365,8 +391,8 @@ class VAENet(NeuralNet):
         rows = max(1, budget // n_importance)
         out = []
         with self._inference(), self.autocast():
-            for xb in self._batches(X, rows):
-                log_w = torch.cat([self.module_.log_weights(xb, eps_chunk)
+            for xb, cb in self._batches(X, condition, batch_size=rows):
+                log_w = torch.cat([self.module_.log_weights(xb, eps_chunk, cb)
                                    for eps_chunk in torch.split(eps, budget)])
                 out.append((torch.logsumexp(log_w, dim=0) - np.log(n_importance)).cpu())
         return torch.cat(out).numpy()

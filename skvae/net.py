@@ -278,10 +278,12 @@ class VAENet(NeuralNet):
                 f"restored. Try a lower learning rate (lr={self.lr:g} now), e.g. "
                 f"lr={self.lr / 10:g}, or check the data for extreme values."
             )
-        # Write the per-batch history skorch's callbacks read, after the fact.
-        for loss, size in zip(values, sizes):
-            self.history.record_batch(prefix + "_loss", float(loss))
-            self.history.record_batch(prefix + "_batch_size", size)
+        # Fill in the per-batch history skorch's callbacks read, after the
+        # fact: each batch entry was opened by on_batch_begin during the loop.
+        entries = self.history[-1]["batches"][len(self.history[-1]["batches"]) - len(values):]
+        for entry, loss, size in zip(entries, values, sizes):
+            entry[prefix + "_loss"] = float(loss)
+            entry[prefix + "_batch_size"] = size
         self.history.record(prefix + "_batch_count", len(values))
 
     def _snapshot(self):

@@ -17,7 +17,7 @@ that only save files.
 * :func:`plot_history` -- the training (and validation) loss per epoch.
 """
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, check_scalar
@@ -32,6 +32,9 @@ __all__ = [
 
 #: Inches of figure per image cell when a function creates the figure.
 _CELL_INCHES = 0.8
+
+#: plot_manifold draws lines between the cells of images smaller than this.
+_SEPARATE_BELOW = 16
 
 
 # -- helpers ---------------------------------------------------------------
@@ -145,6 +148,16 @@ def _grid_figsize(vae, n_rows, n_cols, extra_width=0.0, extra_height=0.4):
             n_rows * cell * H / max(H, W) + extra_height)
 
 
+def _tick_labels(values):
+    """Short labels for evenly spaced ``values``, with just enough decimals."""
+    values = np.asarray(values, dtype=np.float64)
+    gaps = np.abs(np.diff(values))
+    gap = gaps.min() if gaps.size else abs(values[0]) or 1.0
+    decimals = int(np.clip(np.ceil(-np.log10(gap)) if gap > 0 else 1, 1, 6))
+    # "+ 0.0" turns a rounded -0.0 into 0.0.
+    return [f"{np.round(v, decimals) + 0.0:.{decimals}f}" for v in values]
+
+
 def _check_n(n, name="n"):
     check_scalar(n, name, Integral, min_val=1)
     return int(n)
@@ -187,8 +200,8 @@ def plot_latent_space(vae, X, y=None, ax=None):
     >>> from skvae import VAETransformer
     >>> from skvae.plotting import plot_latent_space
     >>> X, y = load_digits(return_X_y=True)
-    >>> vae = VAETransformer(image_shape=(8, 8), max_epochs=2,
-    ...                      random_state=0).fit(X / 16)
+    >>> vae = VAETransformer(image_shape=(8, 8), architecture="mlp",
+    ...                      max_epochs=5, random_state=0).fit(X / 16)
     >>> ax = plot_latent_space(vae, X / 16, y)
     >>> len(ax.get_legend().get_texts())
     10
@@ -233,7 +246,7 @@ def plot_latent_space(vae, X, y=None, ax=None):
         title = f"Latent space: PCA projection of the {dim}-D codes"
         xlabel, ylabel = "PC 1 of the codes", "PC 2 of the codes"
 
-    size = float(np.clip(3000 / n, 3, 30))
+    size = float(np.clip(6000 / n, 4, 30))
     if y is None:
         ax.scatter(xy[:, 0], xy[:, 1], s=size, alpha=0.7, linewidths=0)
     else:
@@ -298,7 +311,8 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
     ax : matplotlib Axes
         The Axes drawn into; ``ax.images[0]`` holds the mosaic, of shape
         ``(n * H, n * W)`` for one-channel images and ``(n * H, n * W, 3)``
-        for RGB images.
+        for RGB images. For images smaller than 16 pixels, thin lines drawn
+        over the mosaic separate the cells.
 
     Raises
     ------
@@ -314,7 +328,8 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
     >>> from skvae import VAETransformer
     >>> from skvae.plotting import plot_manifold
     >>> X = load_digits().images / 16
-    >>> vae = VAETransformer(max_epochs=2, random_state=0).fit(X)
+    >>> vae = VAETransformer(architecture="mlp", max_epochs=5,
+    ...                      random_state=0).fit(X)
     >>> ax = plot_manifold(vae, n=10)
     >>> ax.images[0].get_array().shape
     (80, 80)
@@ -362,13 +377,20 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
     _show_grid(ax, vae, decoded, n_rows, n, pad=0)
 
     _, H, W = vae.image_shape_
+    if min(H, W) < _SEPARATE_BELOW:
+        # Small images (8 x 8 digits) fill their cells to the edge and
+        # would run into each other; thin lines keep the cells apart
+        # without changing the mosaic.
+        for k in range(1, n):
+            ax.axvline(k * W - 0.5, color="0.6", linewidth=1.0)
+        for k in range(1, n_rows):
+            ax.axhline(k * H - 0.5, color="0.6", linewidth=1.0)
     step = int(np.ceil(n / 15))  # at most 15 labelled ticks per axis
     ticks = np.arange(0, n, step)
-    ax.set_xticks(_cell_centers(n, W, 0)[ticks], [f"{v:.2g}" for v in grid[ticks]])
+    ax.set_xticks(_cell_centers(n, W, 0)[ticks], _tick_labels(grid[ticks]))
     ax.set_xlabel(f"z[{dx}]")
     if dy is not None:
-        ax.set_yticks(_cell_centers(n, H, 0)[ticks],
-                      [f"{v:.2g}" for v in grid[::-1][ticks]])
+        ax.set_yticks(_cell_centers(n, H, 0)[ticks], _tick_labels(grid[::-1][ticks]))
         ax.set_ylabel(f"z[{dy}]")
     else:
         ax.set_yticks([])
@@ -407,7 +429,8 @@ def plot_samples(vae, n=16, random_state=None, fig=None):
     >>> from skvae import VAETransformer
     >>> from skvae.plotting import plot_samples
     >>> X = load_digits().images / 16
-    >>> vae = VAETransformer(max_epochs=2, random_state=0).fit(X)
+    >>> vae = VAETransformer(architecture="mlp", max_epochs=5,
+    ...                      random_state=0).fit(X)
     >>> fig = plot_samples(vae, n=9, random_state=0)
     """
     _check_image_model(vae, "plot_samples")
@@ -455,7 +478,8 @@ def plot_reconstructions(vae, X, n=8, fig=None):
     >>> from skvae import VAETransformer
     >>> from skvae.plotting import plot_reconstructions
     >>> X = load_digits().images / 16
-    >>> vae = VAETransformer(max_epochs=2, random_state=0).fit(X)
+    >>> vae = VAETransformer(architecture="mlp", max_epochs=5,
+    ...                      random_state=0).fit(X)
     >>> fig = plot_reconstructions(vae, X, n=8)
     """
     _check_image_model(vae, "plot_reconstructions")
@@ -509,10 +533,11 @@ def plot_history(vae, ax=None):
     >>> from skvae import VAETransformer
     >>> from skvae.plotting import plot_history
     >>> X = load_digits().images / 16
-    >>> vae = VAETransformer(max_epochs=3, random_state=0).fit(X)
+    >>> vae = VAETransformer(architecture="mlp", max_epochs=5,
+    ...                      random_state=0).fit(X)
     >>> ax = plot_history(vae)
     >>> len(ax.lines[0].get_xdata())
-    3
+    5
     """
     check_is_fitted(vae, "net_")
     history = vae.net_.history

@@ -294,3 +294,14 @@ def test_cuda_model_unpickles_on_a_cpu_only_machine(digits, monkeypatch):
         restored = pickle.loads(blob)
     assert not next(restored.net_.module_.parameters()).is_cuda
     np.testing.assert_allclose(restored.transform(X), expected, atol=1e-4)
+
+
+def test_history_records_every_batch_and_the_epoch_mean(digits):
+    X, _ = digits
+    vae = VAETransformer(max_epochs=2, batch_size=500, random_state=0).fit(X)
+    batches = vae.net_.history[-1, "batches"]
+    assert [b["train_batch_size"] for b in batches] == [500, 500, 500, 297]
+    losses = [b["train_loss"] for b in batches]
+    assert len(set(losses)) == 4
+    assert vae.net_.history[-1, "train_loss"] == pytest.approx(
+        np.average(losses, weights=[500, 500, 500, 297]))

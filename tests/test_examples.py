@@ -1,0 +1,101 @@
+"""Run every script in examples/ end to end, with tiny settings."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.image as mpimg  # noqa: E402
+import pytest  # noqa: E402
+
+from conftest import MNIST_DIR  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+HAVE_MNIST = (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file()
+needs_mnist = pytest.mark.skipif(
+    not HAVE_MNIST, reason=f"MNIST test split not found in {MNIST_DIR} (set SKVAE_MNIST_DIR)")
+
+
+def run_example(name, *args, timeout=300):
+    """Run ``examples/name`` as a script from the repository root."""
+    env = dict(os.environ)
+    # One thread each: several test processes may share few cores, and the
+    # tiny networks gain nothing from more.
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", SKVAE_MNIST_DIR=str(MNIST_DIR))
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *map(str, args)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def assert_png(path):
+    assert path.is_file(), path
+    image = mpimg.imread(path)
+    assert image.ndim == 3 and min(image.shape[:2]) > 100
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
+def test_example_has_docstring_and_options(path):
+    source = path.read_text()
+    doc = ast.get_docstring(ast.parse(source))
+    assert doc and len(doc.splitlines()) > 3, "module docstring explaining the example"
+    assert "--epochs" in source
+    assert 'if __name__ == "__main__":' in source
+
+
+def test_every_example_is_tested():
+    tested = {"plot_mnist_manifold.py", "pipeline_grid_search.py",
+              "generate_digits.py", "tabular_gaussian.py"}
+    assert {p.name for p in EXAMPLES.glob("*.py")} == tested
+
+
+@needs_mnist
+def test_plot_mnist_manifold(tmp_path):
+    # No --data-home: SKVAE_MNIST_DIR, set by run_example, says where MNIST is
+    # (test_generate_digits_mnist passes --data-home).
+    out = run_example("plot_mnist_manifold.py", "--epochs", 1, "--n-samples", 500,
+                      "--grid", 5, "--out", tmp_path)
+    assert "Training on 400 MNIST test images" in out
+    assert "ELBO on 100 held-out images" in out
+    assert_png(tmp_path / "mnist_latent.png")
+    assert_png(tmp_path / "mnist_manifold.png")
+
+
+def test_pipeline_grid_search():
+    out = run_example("pipeline_grid_search.py", "--epochs", 1, "--n-samples", 400)
+    for column in ("param_latent_dim", "mean_test_score", "std_test_score",
+                   "rank_test_score"):
+        assert column in out
+    table = out[out.index("param_latent_dim"):].splitlines()[1:4]
+    assert [int(row.split()[0]) for row in table] == [2, 8, 16]
+    assert "Best latent_dim" in out
+    assert out.count("test accuracy") == 2 and "PCA" in out
+
+
+def test_generate_digits(tmp_path):
+    out = run_example("generate_digits.py", "--epochs", 1, "--n-samples", 300,
+                      "--n-generate", 16, "--out", tmp_path)
+    assert "Generated 16 images of shape (8, 8)" in out
+    assert_png(tmp_path / "generated_digits.png")
+
+
+@needs_mnist
+def test_generate_digits_mnist(tmp_path):
+    out = run_example("generate_digits.py", "--dataset", "mnist", "--epochs", 1,
+                      "--n-samples", 200, "--n-generate", 4,
+                      "--data-home", MNIST_DIR, "--out", tmp_path)
+    assert "Generated 4 images of shape (28, 28)" in out
+
+
+def test_tabular_gaussian(tmp_path):
+    out = run_example("tabular_gaussian.py", "--epochs", 1, "--out", tmp_path)
+    for row in ("reconstruction MSE", "kNN-5 accuracy", "log-likelihood", "VAE", "PCA"):
+        assert row in out
+    assert_png(tmp_path / "tabular_latent.png")

@@ -1,0 +1,375 @@
+"""Tests of skvae.plotting on tiny models fitted to scikit-learn's digits."""
+
+import subprocess
+import sys
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from scipy.stats import norm  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+
+from skvae import VAETransformer  # noqa: E402
+from skvae import plotting  # noqa: E402
+from skvae.plotting import (  # noqa: E402
+    plot_history,
+    plot_latent_space,
+    plot_manifold,
+    plot_reconstructions,
+    plot_samples,
+)
+
+N = 240  # digits used by the tests
+TINY = {"hidden_dim": 32, "batch_size": 64, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def data():
+    digits = load_digits()
+    rng = np.random.RandomState(0)
+    idx = rng.permutation(len(digits.target))[:N]
+    return (digits.images[idx] / 16.0).astype(np.float32), digits.target[idx]
+
+
+@pytest.fixture(scope="module")
+def models(data):
+    """Tiny models of every kind the figures must handle, fitted once."""
+    X, _ = data
+    rng = np.random.RandomState(0)
+    with warnings.catch_warnings():
+        # Models this small may warn that latent dimensions collapsed.
+        warnings.simplefilter("ignore", UserWarning)
+        return _fit_models(X, rng)
+
+
+def _fit_models(X, rng):
+    return {
+        # 1-channel images, given as (n, 8, 8)
+        "mlp2": VAETransformer(2, architecture="mlp", max_epochs=3, **TINY).fit(X),
+        "mlp3": VAETransformer(3, architecture="mlp", max_epochs=1, **TINY).fit(X),
+        "mlp1": VAETransformer(1, architecture="mlp", max_epochs=1, **TINY).fit(X),
+        # 1-channel images, given flat with image_shape, through the conv net
+        "conv": VAETransformer(2, channels=(4,), max_epochs=1, image_shape=(8, 8),
+                               **TINY).fit(X.reshape(N, 64)),
+        # 3-channel images (n, 3, 8, 8) in [0, 1]
+        "rgb": VAETransformer(2, channels=(4,), max_epochs=1, **TINY).fit(
+            rng.uniform(size=(60, 3, 8, 8)).astype(np.float32)),
+        # standardized images under the Gaussian likelihood
+        "gauss": VAETransformer(2, likelihood="gaussian", architecture="mlp",
+                                max_epochs=1, **TINY).fit((X - 0.3) / 0.4),
+        # tabular data
+        "tabular": VAETransformer(2, max_epochs=1, **TINY).fit(
+            rng.uniform(size=(60, 5))),
+        # with a validation split, so the history has valid_loss
+        "valid": VAETransformer(2, architecture="mlp", max_epochs=3,
+                                early_stopping=True, validation_fraction=0.2,
+                                **TINY).fit(X),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _close_figures(monkeypatch):
+    def no_show(*args, **kwargs):
+        raise AssertionError("plotting functions must not call plt.show()")
+
+    monkeypatch.setattr(plt, "show", no_show)
+    yield
+    plt.close("all")
+
+
+def _mosaic(ax):
+    return np.asarray(ax.images[0].get_array())
+
+
+def _cell(mosaic, i, j, h, w, pad=0):
+    return mosaic[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w]
+
+
+# -- the library module ------------------------------------------------------
+def test_import_leaves_backend_and_pyplot_alone():
+    # rcParams' raw "backend" entry: get_backend() would resolve it (and
+    # import pyplot) itself.
+    code = ("import sys, matplotlib; "
+            "raw = lambda: dict.__getitem__(matplotlib.rcParams, 'backend'); "
+            "before = raw(); import skvae.plotting; "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+            "assert raw() == before, (before, raw())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_functions_have_numpydoc_sections():
+    for func in (plot_latent_space, plot_manifold, plot_samples,
+                 plot_reconstructions, plot_history):
+        for section in ("Parameters", "Returns", "Examples"):
+            assert f"{section}\n    ----" in func.__doc__, (func.__name__, section)
+
+
+# -- plot_latent_space -----------------------------------------------------
+def test_latent_space_2d(models, data):
+    X, y = data
+    ax = plot_latent_space(models["mlp2"], X, y)
+    assert isinstance(ax, Axes)
+    points = ax.collections[0].get_offsets()
+    assert len(points) == N
+    np.testing.assert_allclose(points, models["mlp2"].transform(X), rtol=1e-5)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [str(c) for c in np.unique(y)]
+    assert "PCA" not in ax.get_title()
+    assert ax.get_xlabel() == "z[0]" and ax.get_ylabel() == "z[1]"
+
+
+def test_latent_space_colours_follow_classes(models, data):
+    X, y = data
+    ax = plot_latent_space(models["mlp2"], X, y)
+    points = ax.collections[0]
+    face = points.to_rgba(points.get_array())[:, :3]
+    handles = ax.get_legend().legend_handles
+    for cls, handle in zip(np.unique(y), handles):
+        expected = matplotlib.colors.to_rgb(handle.get_color())
+        np.testing.assert_allclose(face[y == cls], np.tile(expected, ((y == cls).sum(), 1)))
+
+
+def test_latent_space_projects_higher_dims(models, data):
+    X, y = data
+    ax = plot_latent_space(models["mlp3"], X, y)
+    assert "PCA" in ax.get_title() and "3-D" in ax.get_title()
+    assert len(ax.collections[0].get_offsets()) == N
+
+
+@pytest.mark.parametrize("with_labels", [True, False])
+def test_latent_space_1d(models, data, with_labels):
+    X, y = data
+    ax = plot_latent_space(models["mlp1"], X, y if with_labels else None)
+    points = ax.collections[0].get_offsets()
+    assert len(points) == N
+    if with_labels:
+        assert "label" in ax.get_title()
+        np.testing.assert_array_equal(points[:, 1], np.searchsorted(np.unique(y), y))
+    else:
+        assert "zero" in ax.get_title()
+        assert np.all(points[:, 1] == 0)
+
+
+def test_latent_space_without_labels_has_no_legend(models, data):
+    X, _ = data
+    ax = plot_latent_space(models["mlp2"], X)
+    assert ax.get_legend() is None
+    assert len(ax.collections[0].get_offsets()) == N
+
+
+def test_latent_space_draws_into_given_axes(models, data):
+    X, y = data
+    fig, ax = plt.subplots()
+    assert plot_latent_space(models["mlp2"], X, y, ax=ax) is ax
+    assert len(fig.axes) == 1
+
+
+def test_latent_space_string_labels(models, data):
+    X, y = data
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six",
+                      "seven", "eight", "nine"])[y]
+    ax = plot_latent_space(models["mlp2"], X, names)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == sorted(set(names))
+
+
+def test_latent_space_rejects_bad_y(models, data):
+    X, y = data
+    with pytest.raises(ValueError, match="one label per sample"):
+        plot_latent_space(models["mlp2"], X, y[:-1])
+
+
+# -- plot_manifold -----------------------------------------------------------
+@pytest.mark.parametrize("name", ["mlp2", "conv"])
+def test_manifold_grayscale_shape_and_ticks(models, name):
+    n = 5
+    ax = plot_manifold(models[name], n=n)
+    assert isinstance(ax, Axes)
+    assert _mosaic(ax).shape == (n * 8, n * 8)
+    image = ax.images[0]
+    assert image.get_cmap().name == "gray" and image.get_clim() == (0.0, 1.0)
+    grid = norm.ppf(np.linspace(0.05, 0.95, n))
+    xticks = [float(t.get_text()) for t in ax.get_xticklabels()]
+    yticks = [float(t.get_text()) for t in ax.get_yticklabels()]
+    np.testing.assert_allclose(xticks, grid, atol=0.051)
+    np.testing.assert_allclose(yticks, grid[::-1], atol=0.051)
+    assert ax.get_xlabel() == "z[0]" and ax.get_ylabel() == "z[1]"
+
+
+def test_manifold_cells_are_decoded_grid(models):
+    vae, n = models["mlp2"], 4
+    ax = plot_manifold(vae, n=n, extent=(-2, 2))
+    mosaic = _mosaic(ax)
+    grid = np.linspace(-2, 2, n)
+    for i, j in [(0, 0), (0, n - 1), (n - 1, 0), (2, 1)]:
+        # Row 0 is the top, where the vertical coordinate is highest.
+        z = np.array([[grid[j], grid[::-1][i]]], dtype=np.float32)
+        expected = vae.inverse_transform(z)[0]
+        np.testing.assert_allclose(_cell(mosaic, i, j, 8, 8), expected, atol=1e-6)
+    assert [t.get_text() for t in ax.get_xticklabels()][0] == "-2.0"
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == "2.0"
+
+
+def test_manifold_rgb_shape(models):
+    n = 6
+    ax = plot_manifold(models["rgb"], n=n)
+    mosaic = _mosaic(ax)
+    assert mosaic.shape == (n * 8, n * 8, 3)
+    assert mosaic.min() >= 0 and mosaic.max() <= 1
+
+
+def test_manifold_higher_dims_hold_others_at_zero(models):
+    vae = models["mlp3"]
+    ax = plot_manifold(vae, n=3, dims=(2, 0), extent=(-1, 1))
+    assert "held at 0" in ax.get_title()
+    assert ax.get_xlabel() == "z[2]" and ax.get_ylabel() == "z[0]"
+    z = np.array([[1.0, 0.0, -1.0]], dtype=np.float32)  # top-left: z2=-1, z0=1
+    np.testing.assert_allclose(_cell(_mosaic(ax), 0, 0, 8, 8),
+                               vae.inverse_transform(z)[0], atol=1e-6)
+
+
+def test_manifold_one_latent_dim_is_one_row(models):
+    ax = plot_manifold(models["mlp1"], n=7)
+    assert _mosaic(ax).shape == (8, 7 * 8)
+
+
+def test_manifold_needs_images(models):
+    with pytest.raises(ValueError, match="fitted on images"):
+        plot_manifold(models["tabular"])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"dims": (0, 0)}, "dims"),
+    ({"dims": (0, 2)}, "dims"),
+    ({"extent": (1, -1)}, "extent"),
+    ({"extent": 3}, "extent"),
+    ({"n": 0}, "n"),
+])
+def test_manifold_rejects_bad_arguments(models, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plot_manifold(models["mlp2"], **kwargs)
+
+
+# -- plot_samples and plot_reconstructions -------------------------------------
+def test_samples_grid(models):
+    vae = models["mlp2"]
+    fig = plot_samples(vae, n=9, random_state=0)
+    assert isinstance(fig, Figure)
+    mosaic = _mosaic(fig.axes[0])
+    pad = plotting._pad_for(vae)
+    assert mosaic.shape == (3 * 8 + 2 * pad, 3 * 8 + 2 * pad)
+    samples = vae.sample(9, random_state=0)
+    np.testing.assert_allclose(_cell(mosaic, 1, 2, 8, 8, pad), samples[5], atol=1e-6)
+    again = _mosaic(plot_samples(vae, n=9, random_state=0).axes[0])
+    np.testing.assert_array_equal(mosaic, again)
+
+
+def test_samples_draws_into_given_figure(models):
+    fig = plt.figure()
+    assert plot_samples(models["rgb"], n=5, fig=fig) is fig
+    mosaic = _mosaic(fig.axes[0])
+    assert mosaic.ndim == 3 and mosaic.shape[2] == 3  # 3 x 2 grid of RGB images
+
+
+def test_samples_gaussian_images_are_rescaled(models):
+    fig = plot_samples(models["gauss"], n=4, random_state=0)
+    mosaic = _mosaic(fig.axes[0])
+    pad = plotting._pad_for(models["gauss"])
+    for k in range(4):
+        cell = _cell(mosaic, k // 2, k % 2, 8, 8, pad)
+        assert cell.min() == pytest.approx(0.0) and cell.max() == pytest.approx(1.0)
+
+
+def test_reconstructions_rows_align(models, data):
+    X, _ = data
+    vae, n = models["conv"], 6
+    flat = X.reshape(N, 64)
+    fig = plot_reconstructions(vae, flat, n=n)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    mosaic = _mosaic(ax)
+    pad = plotting._pad_for(vae)
+    assert mosaic.shape == (2 * 8 + pad, n * 8 + (n - 1) * pad)
+    recon = vae.inverse_transform(vae.transform(flat[:n])).reshape(n, 8, 8)
+    for j in range(n):
+        np.testing.assert_allclose(_cell(mosaic, 0, j, 8, 8, pad), X[j], atol=1e-6)
+        np.testing.assert_allclose(_cell(mosaic, 1, j, 8, 8, pad), recon[j], atol=1e-6)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["original", "reconstruction"]
+
+
+def test_reconstructions_rgb_and_short_input(models):
+    rng = np.random.RandomState(1)
+    X = rng.uniform(size=(3, 3, 8, 8)).astype(np.float32)
+    fig = plot_reconstructions(models["rgb"], X, n=8)  # only 3 available
+    pad = plotting._pad_for(models["rgb"])
+    assert _mosaic(fig.axes[0]).shape == (2 * 8 + pad, 3 * 8 + 2 * pad, 3)
+
+
+@pytest.mark.parametrize("func", [plot_samples, plot_reconstructions])
+def test_image_figures_need_images(models, func):
+    args = (np.zeros((2, 5)),) if func is plot_reconstructions else ()
+    with pytest.raises(ValueError, match="fitted on images"):
+        func(models["tabular"], *args)
+
+
+# -- plot_history --------------------------------------------------------------
+def test_history_train_only(models):
+    vae = models["mlp2"]
+    ax = plot_history(vae)
+    assert isinstance(ax, Axes)
+    assert len(ax.lines) == 1
+    assert len(ax.lines[0].get_xdata()) == len(vae.net_.history) == 3
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), vae.net_.history[:, "train_loss"])
+    assert ax.get_xlabel() == "epoch"
+    assert ax.get_ylabel() == "-ELBO per sample (nats)"
+
+
+def test_history_with_validation(models):
+    vae = models["valid"]
+    ax = plot_history(vae, ax=plt.subplots()[1])
+    assert [line.get_label() for line in ax.lines] == ["train", "validation"]
+    n_epochs = len(vae.net_.history)
+    assert all(len(line.get_xdata()) == n_epochs for line in ax.lines)
+
+
+def test_history_needs_fitted_model():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        plot_history(VAETransformer())
+
+
+# -- the image helper ------------------------------------------------------------
+def test_to_images_accepts_every_layout(models, data):
+    X, _ = data
+    vae = models["mlp2"]
+    ref, kwargs = plotting._to_images(vae, X[:4])
+    assert ref.shape == (4, 8, 8) and kwargs["cmap"] == "gray"
+    for layout in (X[:4].reshape(4, 64), X[:4].reshape(4, 1, 8, 8)):
+        np.testing.assert_array_equal(plotting._to_images(vae, layout)[0], ref)
+    with pytest.raises(ValueError, match="as images"):
+        plotting._to_images(vae, np.zeros((4, 63)))
+
+
+def test_to_images_rgb_channels_last_and_clipped(models):
+    vae = models["rgb"]
+    X = np.linspace(-0.5, 1.5, 2 * 3 * 8 * 8).reshape(2, 3, 8, 8)
+    images, kwargs = plotting._to_images(vae, X)
+    assert images.shape == (2, 8, 8, 3) and kwargs == {}
+    assert images.min() == 0 and images.max() == 1
+    np.testing.assert_array_equal(images[0, 2, 3], np.clip(X[0, :, 2, 3], 0, 1))
+
+
+def test_tile_lays_out_row_by_row():
+    images = np.arange(5 * 2 * 3, dtype=float).reshape(5, 2, 3)
+    mosaic = plotting._tile(images, 2, 3, pad=1, fill=-1)
+    assert mosaic.shape == (2 * 2 + 1, 3 * 3 + 2)
+    np.testing.assert_array_equal(mosaic[3:5, 4:7], images[4])
+    assert np.all(mosaic[3:5, 8:11] == -1)  # the empty sixth cell
+    assert np.all(mosaic[2] == -1)  # the separator row

@@ -77,24 +77,22 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise _UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _int_at_least(minimum):
+    """An argparse type: an integer no smaller than ``minimum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+_positive_int = _int_at_least(1)
 
 
 def _build_parser():
@@ -140,7 +138,7 @@ def _build_parser():
     demo.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                       help="torch CPU threads (default: 1 for digits, whose small "
                            "network runs fastest on one; torch's default for mnist)")
-    demo.add_argument("--random-state", type=_non_negative_int, default=0, metavar="N",
+    demo.add_argument("--random-state", type=_int_at_least(0), default=0, metavar="N",
                       help="seed of the data split and of the model (default: 0)")
     return parser
 

@@ -52,7 +52,8 @@ def test_example_has_docstring_and_options(path):
 
 def test_every_example_is_tested():
     tested = {"plot_mnist_manifold.py", "pipeline_grid_search.py",
-              "generate_digits.py", "tabular_gaussian.py"}
+              "generate_digits.py", "tabular_gaussian.py", "conditional_digits.py",
+              "anomaly_detection.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -99,3 +100,32 @@ def test_tabular_gaussian(tmp_path):
     for row in ("reconstruction MSE", "kNN-5 accuracy", "log-likelihood", "VAE", "PCA"):
         assert row in out
     assert_png(tmp_path / "tabular_latent.png")
+
+
+@needs_mnist
+def test_conditional_digits(tmp_path):
+    out = run_example("conditional_digits.py", "--epochs", 1, "--n-samples", 300,
+                      "--n-judge", 4, "--data-home", MNIST_DIR, "--out", tmp_path)
+    assert "conditional VAE (latent_dim=2) on 240 MNIST test images" in out
+    assert "on 60 held-out images" in out
+    for row in ("real held-out images, labelled correctly",
+                "samples, labelled as the class asked for",
+                "style transfers, labelled as the class asked for"):
+        assert row in out
+    assert "(4 per class x 10 classes)" in out and "(8 held-out images x 10 classes)" in out
+    assert_png(tmp_path / "conditional_transfer.png")
+    assert_png(tmp_path / "conditional_samples.png")
+
+
+@needs_mnist
+def test_anomaly_detection(tmp_path):
+    out = run_example("anomaly_detection.py", "--epochs", 1, "--n-samples", 300,
+                      "--n-importance", 3, "--out", tmp_path)
+    n_train = int(out.split("Training on ")[1].split()[0])
+    assert 200 < n_train < 240  # the first 240 images but their nines
+    assert "Ranking 60 held-out images" in out and "ROC AUC" in out
+    for method in ("skvae ELBO (K=1)", "skvae bound (K=3)", "PCA (16 components)",
+                   "IsolationForest"):
+        line = next(line for line in out.splitlines() if line.strip().startswith(method))
+        assert 0 <= float(line.split()[-1]) <= 1
+    assert_png(tmp_path / "anomaly_roc.png")

@@ -373,3 +373,98 @@ def test_tile_lays_out_row_by_row():
     np.testing.assert_array_equal(mosaic[3:5, 4:7], images[4])
     assert np.all(mosaic[3:5, 8:11] == -1)  # the empty sixth cell
     assert np.all(mosaic[2] == -1)  # the separator row
+
+
+# -- conditional models: plot_conditional_samples and plot_style_transfer --------
+@pytest.fixture(scope="module")
+def cvae(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # collapsed latent dimensions
+        return VAETransformer(conditional=True, max_epochs=2, batch_size=64,
+                              random_state=0).fit(X, y)
+
+
+def test_conditional_functions_have_numpydoc_sections():
+    for func in (plotting.plot_conditional_samples, plotting.plot_style_transfer):
+        for section in ("Parameters", "Returns", "Raises", "Examples"):
+            assert f"{section}\n    ----" in func.__doc__, (func.__name__, section)
+        assert func.__name__ in plotting.__all__
+
+
+def test_conditional_samples_one_row_per_class(cvae):
+    n = 5
+    fig = plotting.plot_conditional_samples(cvae, n_per_class=n, random_state=0)
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    ax = fig.axes[0]
+    mosaic = _mosaic(ax)
+    pad = plotting._pad_for(cvae)
+    assert mosaic.shape == (10 * 8 + 9 * pad, n * 8 + (n - 1) * pad)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [str(k) for k in range(10)]
+    assert ax.get_ylabel() == "class"
+    for k in (0, 3, 9):
+        row = cvae.sample(n, random_state=0, y=k)  # an int seed is passed as it is
+        for j in (0, n - 1):
+            np.testing.assert_allclose(_cell(mosaic, k, j, 8, 8, pad), row[j], atol=1e-6)
+    again = _mosaic(plotting.plot_conditional_samples(cvae, n_per_class=n,
+                                                      random_state=0).axes[0])
+    np.testing.assert_array_equal(mosaic, again)
+
+
+def test_conditional_samples_into_given_figure_with_rng(cvae):
+    fig = plt.figure()
+    rng = np.random.RandomState(0)
+    assert plotting.plot_conditional_samples(cvae, n_per_class=3, random_state=rng,
+                                             fig=fig) is fig
+    pad = plotting._pad_for(cvae)
+    assert _mosaic(fig.axes[0]).shape == (10 * 8 + 9 * pad, 3 * 8 + 2 * pad)
+
+
+def test_style_transfer_layout(cvae, data):
+    X, _ = data
+    n = 4
+    fig = plotting.plot_style_transfer(cvae, X[:n])
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    ax = fig.axes[0]
+    mosaic = _mosaic(ax)
+    pad = plotting._pad_for(cvae)
+    assert mosaic.shape == (n * 8 + (n - 1) * pad, 11 * 8 + 10 * pad)
+    assert [t.get_text() for t in ax.get_xticklabels()] == \
+        ["input"] + [str(k) for k in range(10)]
+    codes = cvae.transform(X[:n])
+    for i in range(n):
+        np.testing.assert_allclose(_cell(mosaic, i, 0, 8, 8, pad), X[i], atol=1e-6)
+    for k in (0, 4, 9):
+        redrawn = cvae.inverse_transform(codes, y=k)
+        for i in (0, n - 1):
+            np.testing.assert_allclose(_cell(mosaic, i, 1 + k, 8, 8, pad), redrawn[i],
+                                       atol=1e-6)
+
+
+def test_style_transfer_chosen_classes_flat_input(cvae, data):
+    X, _ = data
+    fig = plt.figure()
+    flat = X[:3].reshape(3, 64)
+    assert plotting.plot_style_transfer(cvae, flat, classes=[7, 1], fig=fig) is fig
+    ax = fig.axes[0]
+    mosaic = _mosaic(ax)
+    pad = plotting._pad_for(cvae)
+    assert mosaic.shape == (3 * 8 + 2 * pad, 3 * 8 + 2 * pad)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["input", "7", "1"]
+    np.testing.assert_allclose(_cell(mosaic, 2, 1, 8, 8, pad),
+                               cvae.inverse_transform(cvae.transform(X[2:3]), y=7)[0],
+                               atol=1e-6)
+    with pytest.raises(ValueError, match=r"Unknown label\(s\) \[12\]"):
+        plotting.plot_style_transfer(cvae, X[:2], classes=[1, 12])
+    with pytest.raises(ValueError, match="no images"):
+        plotting.plot_style_transfer(cvae, X[:0])
+
+
+@pytest.mark.parametrize("func", ["plot_conditional_samples", "plot_style_transfer"])
+def test_conditional_figures_need_a_conditional_model(models, data, func):
+    X, _ = data
+    transfer = func == "plot_style_transfer"
+    with pytest.raises(ValueError, match="needs a model fitted with conditional=True"):
+        getattr(plotting, func)(models["mlp2"], *([X[:2]] if transfer else []))
+    with pytest.raises(ValueError, match="fitted on images"):
+        getattr(plotting, func)(models["tabular"], *([np.zeros((2, 5))] if transfer else []))

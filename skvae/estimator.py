@@ -756,7 +756,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         check_is_fitted(self)
         check_scalar(n_importance, "n_importance", Integral, min_val=1)
         X = self._validate_X(X, reset=False)
-        condition = self._conditions(y, len(X), "score") if self.conditional else None
+        condition = (self._conditions(y, len(X), "score_samples and score")
+                     if self.conditional else None)
         if n_importance == 1:
             return self.net_.elbo(X, condition)
         return self.net_.importance_weighted_bound(X, n_importance, condition)

@@ -82,7 +82,7 @@ def test_a_conditional_vae_runs_as_a_pipeline_step(digits):
         (lambda v: v.sample(2, y="ten"), r"Unknown label\(s\) \['ten'\]"),
         (lambda v: v.sample(3, y=["one", "two"]), "sample got 2 labels for 3 samples"),
         (lambda v: v.inverse_transform(np.zeros((2, 2))), "inverse_transform needs y"),
-        (lambda v: v.score(np.zeros((2, 8, 8))), "score needs y"),
+        (lambda v: v.score(np.zeros((2, 8, 8))), "score_samples and score needs y"),
     ],
 )
 def test_conditional_errors(cvae, call, message):

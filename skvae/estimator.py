@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from ._version import __version__
+from .callbacks import LR_SCHEDULES, KLWarmup, LRSchedule
 from .likelihoods import LIKELIHOODS, gaussian_kl_per_dim, make_likelihood
 from .modules import build_vae
 from .net import NegativeELBO, VAENet
@@ -142,11 +143,22 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     max_epochs : int, default=30
         Number of passes over the training data.
 
-    batch_size : int, default=256
-        Samples per gradient step.
+    batch_size : int, default=128
+        Samples per gradient step. Half the Keras tutorial's 256: twice the
+        steps per epoch trains a far better model in the same time.
 
-    lr : float, default=1e-3
-        Learning rate of the optimizer.
+    lr : float, default=2e-3
+        Peak learning rate of the optimizer.
+
+    lr_schedule : {"onecycle", "cosine", "constant"}, default="onecycle"
+        Learning rate over the epochs of each ``fit``: "onecycle" warms up
+        over the first 30% of the steps and anneals to ``lr / 1e4`` (as
+        ``torch.optim.lr_scheduler.OneCycleLR``); "cosine" only anneals;
+        "constant" keeps ``lr``. ``partial_fit`` always uses the peak ``lr``.
+
+    kl_warmup_epochs : int, default=0
+        Ramp the KL weight linearly from 0 to ``beta`` over this many
+        epochs, a remedy for latent dimensions collapsing to the prior.
 
     optimizer : torch optimizer class, default=torch.optim.Adam
 
@@ -275,8 +287,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         channels=(32, 64),
         hidden_dim=256,
         max_epochs=30,
-        batch_size=256,
-        lr=1e-3,
+        batch_size=128,
+        lr=2e-3,
+        lr_schedule="onecycle",
+        kl_warmup_epochs=0,
         optimizer=torch.optim.Adam,
         callbacks=None,
         sampler="prior",
@@ -303,6 +317,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.kl_warmup_epochs = kl_warmup_epochs
         self.optimizer = optimizer
         self.callbacks = callbacks
         self.sampler = sampler
@@ -331,6 +347,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         check_scalar(self.max_epochs, "max_epochs", Integral, min_val=0)
         check_scalar(self.batch_size, "batch_size", Integral, min_val=1)
         check_scalar(self.lr, "lr", Real, min_val=0, include_boundaries="neither")
+        _check_option(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
+        check_scalar(self.kl_warmup_epochs, "kl_warmup_epochs", Integral, min_val=0)
         check_scalar(self.validation_fraction, "validation_fraction", Real,
                      min_val=0, max_val=1, include_boundaries="neither")
         check_scalar(self.n_iter_no_change, "n_iter_no_change", Integral, min_val=1)
@@ -522,7 +540,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             channels=tuple(self.channels), hidden_dim=self.hidden_dim,
             condition_dim=len(self.classes_) if self.conditional else 0,
         )
-        callbacks = []
+        callbacks = [("lr_schedule", LRSchedule(self.lr_schedule))]
+        if self.kl_warmup_epochs:
+            callbacks.append(("kl_warmup", KLWarmup(self.kl_warmup_epochs, float(self.beta))))
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         if self.early_stopping:
@@ -552,7 +572,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         with _seeded_torch(seed, net.device):
             if not net.initialized_:
                 net.initialize()
-            net.partial_fit(X, condition, epochs=epochs)
+            # The learning-rate schedule spans the epochs of this call.
+            net.max_epochs = epochs
+            net.partial_fit(X, condition)
         self._summarise_codes(net, X)
         return net
 

@@ -102,17 +102,19 @@ def mlp_decoder(n_features, latent_dim, hidden_dims, condition_dim=0, activation
 def conv_encoder(image_shape, latent_dim, channels, hidden_dim, activation=nn.SiLU):
     """A convolutional encoder for images of any size.
 
-    A stride-1 convolution to ``channels[0]``, then one stride-2 convolution
-    per entry of ``channels`` (each halves the height and width, rounding
-    up), then a dense layer of ``hidden_dim`` units.
+    One stride-2 convolution per entry of ``channels`` (each halves the
+    height and width, rounding up), then two dense layers of ``hidden_dim``
+    units. Downsampling from the first layer keeps full-resolution work,
+    the dominant cost on a CPU, to one thin convolution; the wide dense
+    layers are what the tutorial's 32-unit bottleneck lacked.
     """
     n_channels, height, width = image_shape
-    layers = [nn.Conv2d(n_channels, channels[0], 3, padding=1), activation()]
-    for c_in, c_out in zip((channels[0], *channels[:-1]), channels):
+    layers = []
+    for c_in, c_out in zip((n_channels, *channels[:-1]), channels):
         layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), activation()]
         height, width = _downsampled(height), _downsampled(width)
     flat = channels[-1] * height * width
-    layers += [nn.Flatten(), nn.Linear(flat, hidden_dim), activation()]
+    layers += [nn.Flatten(), _mlp((flat, hidden_dim), activation)]
     return GaussianEncoder(nn.Sequential(*layers), hidden_dim, latent_dim)
 
 
@@ -122,28 +124,24 @@ def conv_decoder(image_shape, latent_dim, channels, hidden_dim, condition_dim=0,
 
     Each transposed convolution doubles the size; its ``output_padding``
     picks the exact size the encoder saw, so odd sizes (e.g. 7x7 inside
-    28x28) come back exactly.
+    28x28) come back exactly. The last one outputs the likelihood's
+    parameters (logits or means) directly.
     """
     n_channels, height, width = image_shape
     sizes = [(height, width)]
     for _ in channels:
         sizes.append(tuple(_downsampled(s) for s in sizes[-1]))
     h, w = sizes[-1]
-    layers = [
-        nn.Linear(latent_dim + condition_dim, hidden_dim), activation(),
-        nn.Linear(hidden_dim, channels[-1] * h * w), activation(),
-        nn.Unflatten(1, (channels[-1], h, w)),
-    ]
-    in_channels = (channels[0], *channels[:-1])
+    widths = (latent_dim + condition_dim, hidden_dim, channels[-1] * h * w)
+    layers = [_mlp(widths, activation), nn.Unflatten(1, (channels[-1], h, w))]
+    out_channels = (n_channels, *channels[:-1])
     for i in reversed(range(len(channels))):
         # Output size of a stride-2 transposed conv is 2 * in - 1 + output_padding.
         output_padding = tuple(t - 2 * s + 1 for t, s in zip(sizes[i], sizes[i + 1]))
-        layers += [
-            nn.ConvTranspose2d(channels[i], in_channels[i], 3, stride=2, padding=1,
-                               output_padding=output_padding),
-            activation(),
-        ]
-    layers.append(nn.Conv2d(channels[0], n_channels, 3, padding=1))
+        layers.append(nn.ConvTranspose2d(channels[i], out_channels[i], 3, stride=2, padding=1,
+                                         output_padding=output_padding))
+        if i:
+            layers.append(activation())
     return ConditionalDecoder(nn.Sequential(*layers), condition_dim)
 
 

@@ -11,7 +11,8 @@ from skvae import net as net_module
 @pytest.fixture(scope="module")
 def model(digits):
     X, _ = digits
-    vae = VAETransformer(latent_dim=4, max_epochs=20, batch_size=64, lr=3e-3, random_state=0)
+    vae = VAETransformer(latent_dim=4, max_epochs=20, batch_size=64, lr=3e-3,
+                         lr_schedule="constant", random_state=0)
     return vae.fit(X[:1000]), X[1000:1300]
 
 
@@ -22,8 +23,8 @@ def test_importance_weighted_bound_rises_above_the_elbo(model):
     iw = {k: np.mean([vae.net_.importance_weighted_bound(X, k, seed=s).mean() for s in range(3)])
           for k in (10, 200)}
     assert elbo < iw[10] < iw[200]
-    # Still a bound on log p(x) <= 0 for binary-ish data, and a loose one at K=1.
-    assert iw[200] - elbo > 0.5
+    # The ELBO is a visibly looser bound than K = 200 samples give.
+    assert iw[200] - elbo > 0.2
 
 
 def test_importance_weighted_score_api(model):
@@ -64,10 +65,14 @@ def test_transform_return_std(model):
         vae.set_output(transform="default")
 
 
-def test_kl_per_dim_and_active_units(model):
+def test_kl_per_dim_and_active_units(model, digits):
     vae, _ = model
+    X, _ = digits
     assert vae.kl_per_dim_.shape == (4,) and np.all(vae.kl_per_dim_ >= 0)
-    assert vae.n_active_units_ == 4
+    active = vae.transform(X[:1000]).var(axis=0) > 0.01
+    assert vae.n_active_units_ == active.sum() >= 2
+    # Active units carry information, the others sit at the prior.
+    assert vae.kl_per_dim_[active].min() > 10 * vae.kl_per_dim_[~active].max(initial=0.001)
 
 
 def test_oversized_latent_collapses_and_warns(digits):

@@ -32,8 +32,10 @@ def test_importance_weighted_score_api(model):
     per_sample = vae.score_samples(X, n_importance=20)
     assert per_sample.shape == (len(X),) and per_sample.dtype == np.float64
     assert vae.score(X, n_importance=20) == pytest.approx(per_sample.mean())
-    # Deterministic, and a sample's bound does not depend on its batch mates.
-    np.testing.assert_array_equal(vae.score_samples(X[:7], n_importance=20), per_sample[:7])
+    # Deterministic, and a sample's bound does not depend on its batch mates
+    # (up to float32 rounding, which differs with the batch size).
+    np.testing.assert_allclose(vae.score_samples(X[:7], n_importance=20), per_sample[:7],
+                               atol=1e-4)
     with pytest.raises(ValueError, match="n_importance == 0, must be >= 1"):
         vae.score(X, n_importance=0)
 

@@ -4,6 +4,7 @@ Plain torch: nothing in this module knows about scikit-learn or skorch, so the
 networks can be reused, tested or scripted on their own.
 """
 
+import math
 from collections import namedtuple
 
 import torch
@@ -12,12 +13,15 @@ from torch.distributions import Normal
 
 from .likelihoods import gaussian_kl
 
-VAEOutput = namedtuple("VAEOutput", ["log_lik", "kl", "mu", "log_var"])
+VAEOutput = namedtuple("VAEOutput", ["log_lik", "kl", "mu", "log_var", "penalty"],
+                       defaults=(0.0,))
 VAEOutput.__doc__ = """What one forward pass of :class:`VAE` returns.
 
 log_lik : (K, n) log p(x | z_k) for K posterior samples z_k, summed over features.
 kl : (n,) KL(q(z | x) || p(z)), analytic.
 mu, log_var : (n, latent_dim) parameters of q(z | x).
+penalty : (n,) tensor or 0.0; a training-only term added to the loss (the
+    class adversary's loss of a conditional model), not part of the ELBO.
 """
 
 # exp(log_var) must stay finite in float32 and bf16 even for a diverging
@@ -99,14 +103,17 @@ def mlp_decoder(n_features, latent_dim, hidden_dims, condition_dim=0, activation
     return ConditionalDecoder(body, condition_dim)
 
 
-def conv_encoder(image_shape, latent_dim, channels, hidden_dim, activation=nn.SiLU):
+def conv_encoder(image_shape, latent_dim, channels, hidden_dim, activation=nn.SiLU,
+                 n_dense=2):
     """A convolutional encoder for images of any size.
 
     One stride-2 convolution per entry of ``channels`` (each halves the
-    height and width, rounding up), then two dense layers of ``hidden_dim``
-    units. Downsampling from the first layer keeps full-resolution work,
-    the dominant cost on a CPU, to one thin convolution; the wide dense
-    layers are what the tutorial's 32-unit bottleneck lacked.
+    height and width, rounding up), then ``n_dense`` dense layers of
+    ``hidden_dim`` units. Downsampling from the first layer keeps
+    full-resolution work, the dominant cost on a CPU, to one thin
+    convolution; the wide dense layers are what the tutorial's 32-unit
+    bottleneck lacked, and the second one is what lets a 2-D code separate
+    the classes.
     """
     n_channels, height, width = image_shape
     layers = []
@@ -114,12 +121,12 @@ def conv_encoder(image_shape, latent_dim, channels, hidden_dim, activation=nn.Si
         layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), activation()]
         height, width = _downsampled(height), _downsampled(width)
     flat = channels[-1] * height * width
-    layers += [nn.Flatten(), _mlp((flat, hidden_dim), activation)]
+    layers += [nn.Flatten(), _mlp((flat, *[hidden_dim] * n_dense), activation)]
     return GaussianEncoder(nn.Sequential(*layers), hidden_dim, latent_dim)
 
 
 def conv_decoder(image_shape, latent_dim, channels, hidden_dim, condition_dim=0,
-                 activation=nn.SiLU):
+                 activation=nn.SiLU, n_dense=2):
     """A transposed-convolution decoder mirroring :func:`conv_encoder`.
 
     Each transposed convolution doubles the size; its ``output_padding``
@@ -132,7 +139,7 @@ def conv_decoder(image_shape, latent_dim, channels, hidden_dim, condition_dim=0,
     for _ in channels:
         sizes.append(tuple(_downsampled(s) for s in sizes[-1]))
     h, w = sizes[-1]
-    widths = (latent_dim + condition_dim, hidden_dim, channels[-1] * h * w)
+    widths = (latent_dim + condition_dim, *[hidden_dim] * n_dense, channels[-1] * h * w)
     layers = [_mlp(widths, activation), nn.Unflatten(1, (channels[-1], h, w))]
     out_channels = (n_channels, *channels[:-1])
     for i in reversed(range(len(channels))):
@@ -143,6 +150,47 @@ def conv_decoder(image_shape, latent_dim, channels, hidden_dim, condition_dim=0,
         if i:
             layers.append(activation())
     return ConditionalDecoder(nn.Sequential(*layers), condition_dim)
+
+
+class ClassAdversary(nn.Module):
+    """A classifier of the class from the code, and the encoder's penalty for helping it.
+
+    A conditional decoder is given the class, yet an encoder left alone
+    still writes the class into the code (the cheapest way to lower the
+    reconstruction loss early in training); the decoder then reads it from
+    there, ignores the condition, and class-conditional samples show other
+    classes. This head learns to predict the class from the posterior mean
+    (on a detached copy, so only the head learns from that loss), and the
+    encoder is charged for any confidence the head has: the cross-entropy of
+    the head's prediction against the uniform distribution (a confusion
+    loss, Tzeng et al., 2015). Unlike a reversed gradient, whose encoder
+    wins by making the head confidently wrong, which needs the class in the
+    code, this penalty is bounded and is zero only when the code says
+    nothing about the class.
+
+    Parameters
+    ----------
+    latent_dim : int
+    n_classes : int
+    hidden_dim : int
+    weight : float
+        Weight of the encoder's penalty.
+    """
+
+    def __init__(self, latent_dim, n_classes, hidden_dim, weight):
+        super().__init__()
+        self.weight = weight
+        self.head = nn.Sequential(_mlp((latent_dim, hidden_dim), nn.SiLU),
+                                  nn.Linear(hidden_dim, n_classes))
+
+    def forward(self, mu, condition):
+        """Per-sample loss: the head's cross-entropy plus the encoder's weighted confusion."""
+        head_loss = nn.functional.cross_entropy(self.head(mu.detach()), condition.argmax(-1),
+                                                reduction="none")
+        frozen = {name: p.detach() for name, p in self.head.named_parameters()}
+        log_p = torch.func.functional_call(self.head, frozen, (mu,)).log_softmax(-1)
+        confusion = -log_p.mean(-1) - math.log(log_p.shape[-1])
+        return head_loss + self.weight * confusion
 
 
 class VAE(nn.Module):
@@ -157,13 +205,16 @@ class VAE(nn.Module):
     likelihood : nn.Module
         Has ``log_prob(x, params)`` and ``mean(params)``; see
         :mod:`skvae.likelihoods`.
+    adversary : ClassAdversary, optional
+        For a conditional model: its loss is the training ``penalty``.
     """
 
-    def __init__(self, encoder, decoder, likelihood):
+    def __init__(self, encoder, decoder, likelihood, adversary=None):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
+        self.adversary = adversary
 
     def decode(self, z, condition=None):
         """Likelihood parameters for codes of shape ``(..., latent_dim)``."""
@@ -191,7 +242,10 @@ class VAE(nn.Module):
         # std = exp(log_var / 2): the encoder predicts the log-variance.
         z = mu + torch.exp(0.5 * log_var) * eps
         log_lik = self.likelihood.log_prob(x, self.decode(z, condition))
-        return VAEOutput(log_lik, gaussian_kl(mu, log_var), mu, log_var)
+        penalty = 0.0
+        if self.adversary is not None and condition is not None and self.training:
+            penalty = self.adversary(mu, condition)
+        return VAEOutput(log_lik, gaussian_kl(mu, log_var), mu, log_var, penalty)
 
     def log_weights(self, x, eps, condition=None):
         """Importance log-weights log p(x, z_k) - log q(z_k | x), shape (K, n).
@@ -212,7 +266,7 @@ class VAE(nn.Module):
 
 
 def build_vae(architecture, event_shape, latent_dim, likelihood, *, channels, hidden_dim,
-              condition_dim=0):
+              condition_dim=0, adversary_weight=0.0):
     """Assemble a :class:`VAE` for samples of ``event_shape``.
 
     Parameters
@@ -230,6 +284,8 @@ def build_vae(architecture, event_shape, latent_dim, likelihood, *, channels, hi
         Width of the dense layers.
     condition_dim : int, default=0
         Width of a condition vector the decoder takes beside the code.
+    adversary_weight : float, default=0.0
+        With a condition, the weight of a :class:`ClassAdversary`; 0 for none.
     """
     if architecture == "conv":
         encoder = conv_encoder(event_shape, latent_dim, channels, hidden_dim)
@@ -239,4 +295,30 @@ def build_vae(architecture, event_shape, latent_dim, likelihood, *, channels, hi
         hidden_dims = (hidden_dim, hidden_dim)
         encoder = mlp_encoder(n_features, latent_dim, hidden_dims)
         decoder = mlp_decoder(n_features, latent_dim, hidden_dims, condition_dim)
-    return VAE(encoder, decoder, likelihood)
+    adversary = None
+    if condition_dim and adversary_weight:
+        adversary = ClassAdversary(latent_dim, condition_dim, hidden_dim, adversary_weight)
+    return init_weights(VAE(encoder, decoder, likelihood, adversary))
+
+
+def init_weights(module):
+    """He (Kaiming) normal initialisation of every linear and conv layer, zero biases.
+
+    PyTorch's default (uniform with variance 1 / (3 fan_in)) shrinks the
+    signal at every layer. Through the encoder's and decoder's four dense
+    layers that leaves the decoder nearly blind to the code at the start,
+    the KL term then pushes latent dimensions to the prior, and a
+    16-dimensional model spends most of a short run climbing back out
+    (measured on MNIST: -ELBO 138 vs 111 nats after 10 epochs). He
+    initialisation keeps the activations' scale through the ReLU-like
+    SiLU layers.
+    """
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            # A transposed conv's weight is (in, out, kH, kW): its "fan_out"
+            # in torch's convention is the fan-in of the convolution it undoes.
+            mode = "fan_out" if isinstance(layer, nn.ConvTranspose2d) else "fan_in"
+            nn.init.kaiming_normal_(layer.weight, mode=mode, nonlinearity="relu")
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    return module

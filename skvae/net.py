@@ -68,7 +68,7 @@ class NegativeELBO(nn.Module):
         self.beta = beta
 
     def forward(self, output, target=None):
-        return -(output.log_lik.mean(dim=0) - self.beta * output.kl).mean()
+        return (-(output.log_lik.mean(dim=0) - self.beta * output.kl) + output.penalty).mean()
 
 
 class TensorDataset(torch.utils.data.Dataset):

@@ -109,3 +109,21 @@ def test_y_to_an_unconditional_model(digits):
     for call in (lambda: vae.sample(2, y=1), lambda: vae.inverse_transform(np.zeros((1, 2)), y=1)):
         with pytest.raises(ValueError, match="this model is not conditional"):
             call()
+
+
+def test_the_adversary_keeps_the_class_out_of_the_codes(digits):
+    # Without it the encoder writes some of the class into the code; with it
+    # a classifier of the codes is close to chance (0.1).
+    X, y = digits
+
+    def code_accuracy(weight):
+        vae = VAETransformer(latent_dim=8, conditional=True, adversary_weight=weight,
+                             max_epochs=30, batch_size=64, lr=3e-3, random_state=0)
+        with pytest.warns(UserWarning, match="latent dimensions are active"):
+            codes = vae.fit(X[:1000], y[:1000]).transform(X)
+        return LogisticRegression(max_iter=1000).fit(codes[:1000], y[:1000]).score(
+            codes[1000:], y[1000:])
+
+    plain, adversarial = code_accuracy(0.0), code_accuracy(5.0)
+    assert adversarial < 0.2, adversarial
+    assert adversarial < plain - 0.08, (plain, adversarial)

@@ -156,6 +156,7 @@ def test_not_fitted_errors():
         ({"image_shape": (8, -8)}, "image_shape must be a tuple of 2 or 3 positive integers"),
         ({"architecture": "conv"}, "architecture='conv' needs images"),
         ({"batch_size": 0}, "batch_size == 0, must be >= 1"),
+        ({"adversary_weight": -1.0}, "adversary_weight == -1.0, must be >= 0"),
         ({"precision": "fp8"}, "precision must be one of"),
     ],
 )

@@ -69,7 +69,8 @@ def warn_if_sharing_gpu():
             "(e.g. GridSearchCV(n_jobs>1)): several processes share one GPU, each "
             "with its own CUDA context and copy of the data, and gain little. Use "
             "n_jobs=1 on one GPU, or scale out with one GPU per worker (joblib's "
-            "Dask backend with dask_cuda.LocalCUDACluster); see the README.",
+            "Dask backend with dask_cuda.LocalCUDACluster): see 'Scaling out' in "
+            "the README.",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -188,7 +189,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     warm_start : bool, default=False
         When True, ``fit`` on an already fitted estimator continues training
-        the existing model instead of starting over.
+        the existing model instead of starting over. When False, ``fit``
+        keeps the weights but not the optimizer's running state, so the
+        fitted estimator (and its pickle) is about the size of its weights;
+        a later ``partial_fit`` starts that state afresh.
 
     precision : {"fp32", "bf16"}, default="fp32"
         "bf16" runs the network under bfloat16 autocast (fast on recent
@@ -568,7 +572,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
 
     def _train(self, X, condition, net, epochs, seed):
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        # X keeps its dtype: the net casts it to float32 on the way to the
+        # device, whole, or batch by batch when it is memory-mapped.
         with _seeded_torch(seed, net.device):
             if not net.initialized_:
                 net.initialize()
@@ -641,7 +646,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
 (n_samples, C, H, W)
             Training data. With the default Bernoulli likelihood, values
-            must lie in [0, 1].
+            must lie in [0, 1]. A memory-mapped array (``np.load(path,
+            mmap_mode="r")``, ``np.memmap``) of any numeric dtype is never
+            loaded whole: validation reads it without copies and training
+            reads each shuffled batch from it, so it may exceed memory.
         y : array-like of shape (n_samples,), default=None
             Class labels, required with ``conditional=True``; otherwise
             ignored (so the estimator fits in supervised pipelines).
@@ -654,7 +662,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self._validate_params()
         if self.warm_start and hasattr(self, "net_"):
             return self._continue(X, y, self.max_epochs)
-        return self._start(X, y, self.max_epochs)
+        self._start(X, y, self.max_epochs)
+        if not self.warm_start:
+            # Only continued training needs the optimizer's running state
+            # (Adam's: twice the weights); without it the fitted model, and
+            # what pickles and travels to Dask workers, is its weights.
+            self.net_.optimizer_.state.clear()
+        return self
 
     def partial_fit(self, X, y=None):
         """Train for one more epoch on ``X`` (starting a model if needed).

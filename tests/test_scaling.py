@@ -1,7 +1,9 @@
 """Issue 8 without Dask: training on data larger than memory, small pickles,
 torch threads that follow the Dask worker's."""
 
+import os
 import pickle
+import subprocess
 import sys
 import tracemalloc
 import types
@@ -113,6 +115,23 @@ def test_pickle_is_about_the_size_of_the_weights():
     warm = VAETransformer(channels=(8, 16), max_epochs=2, warm_start=True,
                           random_state=0).fit(X)
     assert len(pickle.dumps(warm)) > 2.5 * weights
+
+
+# -- without Dask ------------------------------------------------------------------
+def test_skvae_works_without_dask():
+    # A fresh interpreter in which dask and distributed cannot be imported.
+    code = (
+        "import sys; sys.modules.update(dask=None, distributed=None)\n"
+        "import torch, skvae\n"
+        "from skvae.net import dask_worker_threads\n"
+        "with dask_worker_threads():\n"
+        "    print(torch.get_num_threads())\n"
+        "import skvae.dask\n"
+    )
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    assert result.stdout.strip() == "1"
+    assert 'ImportError: skvae.dask needs dask arrays: pip install "skvae[dask]"' in result.stderr
 
 
 # -- threads of a Dask worker --------------------------------------------------------

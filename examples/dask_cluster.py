@@ -1,8 +1,9 @@
 """A grid search and inference on a Dask cluster, against one process.
 
 Starts a ``distributed.LocalCluster`` of single-threaded worker processes
-on this machine and runs two jobs twice, in this process and on the
-cluster, then prints both times and the speed-up:
+on this machine (under :func:`skvae.dask.torch_worker_config`, without which
+Dask's workers run torch at half speed) and runs two jobs twice, in this
+process and on the cluster, then prints both times and the speed-up:
 
 1. ``GridSearchCV`` over ``latent_dim`` (scored by the VAE's own held-out
    ELBO), on the cluster through joblib's Dask backend. With a fixed
@@ -107,9 +108,10 @@ def main(argv=None):
 
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        cluster = args.scheduler or stack.enter_context(LocalCluster(
-            n_workers=args.n_workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, host="127.0.0.1"))
+        with skvae_dask.torch_worker_config():
+            cluster = args.scheduler or stack.enter_context(LocalCluster(
+                n_workers=args.n_workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, host="127.0.0.1"))
         client = stack.enter_context(Client(cluster))
         # Start-up (each worker imports torch and skvae) is not part of the jobs.
         client.run(warm_up)

@@ -1,11 +1,13 @@
 """Issue 8: grid searches and inference on a Dask cluster the tests start themselves."""
 
+import os
 import pickle
 
 import numpy as np
 import pytest
 import torch
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
@@ -22,10 +24,18 @@ from skvae import dask as skvae_dask  # noqa: E402
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, host="127.0.0.1") as cluster, \
-            distributed.Client(cluster) as client:
+    with skvae_dask.torch_worker_config():
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, host="127.0.0.1")
+    with cluster, distributed.Client(cluster) as client:
         yield client
+
+
+def test_workers_get_the_mmap_threshold_only_from_the_config(client):
+    expected = str(skvae_dask.MMAP_THRESHOLD)
+    assert set(client.run(os.environ.get, "MALLOC_MMAP_THRESHOLD_").values()) == {expected}
+    # Confined to the cluster made under it.
+    assert "MALLOC_MMAP_THRESHOLD_" not in dask.config.get("distributed.nanny.pre-spawn-environ")
 
 
 @needs_mnist

@@ -32,6 +32,9 @@ ARCHITECTURES = ("auto", "conv", "mlp")
 PRECISIONS = ("fp32", "bf16")
 SAMPLERS = ("prior", "gmm")
 
+#: Training rows encoded at a time for the code statistics at the end of fit.
+SUMMARY_CHUNK_ROWS = 65536
+
 
 def _check_option(value, name, options):
     if not isinstance(value, str) or value not in options:
@@ -69,7 +72,8 @@ def warn_if_sharing_gpu():
             "(e.g. GridSearchCV(n_jobs>1)): several processes share one GPU, each "
             "with its own CUDA context and copy of the data, and gain little. Use "
             "n_jobs=1 on one GPU, or scale out with one GPU per worker (joblib's "
-            "Dask backend with dask_cuda.LocalCUDACluster); see the README.",
+            "Dask backend with dask_cuda.LocalCUDACluster): see 'Scaling out' in "
+            "the README.",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -202,7 +206,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     warm_start : bool, default=False
         When True, ``fit`` on an already fitted estimator continues training
-        the existing model instead of starting over.
+        the existing model instead of starting over. When False, ``fit``
+        keeps the weights but not the optimizer's running state, so the
+        fitted estimator (and its pickle) is about the size of its weights;
+        a later ``partial_fit`` starts that state afresh.
 
     precision : {"fp32", "bf16"}, default="fp32"
         "bf16" runs the network under bfloat16 autocast (fast on recent
@@ -586,7 +593,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
 
     def _train(self, X, condition, net, epochs, seed):
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        # X keeps its dtype: the net casts it to float32 on the way to the
+        # device, whole, or batch by batch when it is memory-mapped.
         with _seeded_torch(seed, net.device):
             if not net.initialized_:
                 net.initialize()
@@ -597,22 +605,37 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return net
 
     def _summarise_codes(self, net, X):
-        """Fit what depends on the training codes: diagnostics and the sampler."""
-        mu, log_var = net.encode(X)
-        self._diagnose(mu, log_var)
+        """Fit what depends on the training codes: diagnostics and the sampler.
+
+        The codes are encoded a chunk of rows at a time and reduced to
+        float64 sums, so that the codes of a memory-mapped ``X`` larger than
+        memory are not held either; only the "gmm" sampler keeps them all.
+        """
+        kl_sum = mu_sum = mu_sq_sum = 0.0
+        codes = []
+        for start in range(0, len(X), SUMMARY_CHUNK_ROWS):
+            mu, log_var = net.encode(X[start:start + SUMMARY_CHUNK_ROWS])
+            kl = gaussian_kl_per_dim(torch.from_numpy(mu), torch.from_numpy(log_var))
+            kl_sum = kl_sum + kl.sum(dim=0).numpy()
+            mu_sum = mu_sum + mu.sum(axis=0, dtype=np.float64)
+            mu_sq_sum = mu_sq_sum + np.square(mu, dtype=np.float64).sum(axis=0)
+            if self.sampler == "gmm":
+                codes.append(mu)
+        n = len(X)
+        self._diagnose(kl_sum / n, mu_sq_sum / n - np.square(mu_sum / n), n)
         self.__dict__.pop("sampler_", None)
         if self.sampler == "gmm":
-            n_components = min(self.n_sampler_components, len(mu))
-            self.sampler_ = GaussianMixture(n_components, random_state=self._draw_seed()).fit(mu)
+            n_components = min(self.n_sampler_components, n)
+            self.sampler_ = GaussianMixture(n_components, random_state=self._draw_seed()).fit(
+                np.concatenate(codes))
 
-    def _diagnose(self, mu, log_var):
+    def _diagnose(self, kl_per_dim, mu_var, n_samples):
         """Per-dimension KL and active units of the training codes."""
-        kl = gaussian_kl_per_dim(torch.from_numpy(mu), torch.from_numpy(log_var))
-        self.kl_per_dim_ = kl.mean(dim=0).numpy()
+        self.kl_per_dim_ = kl_per_dim
         # Burda et al.'s definition: a unit is active when its posterior mean
         # varies across the data, Cov_x(E_q[z_u]) > 0.01.
-        self.n_active_units_ = int(np.sum(mu.var(axis=0) > 0.01)) if len(mu) > 1 else 0
-        if len(mu) > 1 and self.n_active_units_ < self.latent_dim / 2:
+        self.n_active_units_ = int(np.sum(mu_var > 0.01)) if n_samples > 1 else 0
+        if n_samples > 1 and self.n_active_units_ < self.latent_dim / 2:
             warnings.warn(
                 f"Only {self.n_active_units_} of {self.latent_dim} latent dimensions "
                 "are active; the others collapsed to the prior and carry no "
@@ -659,7 +682,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
 (n_samples, C, H, W)
             Training data. With the default Bernoulli likelihood, values
-            must lie in [0, 1].
+            must lie in [0, 1]. A memory-mapped array (``np.load(path,
+            mmap_mode="r")``, ``np.memmap``) of any numeric dtype is never
+            loaded whole: validation reads it without copies and training
+            reads each shuffled batch from it, so it may exceed memory.
         y : array-like of shape (n_samples,), default=None
             Class labels, required with ``conditional=True``; otherwise
             ignored (so the estimator fits in supervised pipelines).
@@ -672,7 +698,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self._validate_params()
         if self.warm_start and hasattr(self, "net_"):
             return self._continue(X, y, self.max_epochs)
-        return self._start(X, y, self.max_epochs)
+        self._start(X, y, self.max_epochs)
+        if not self.warm_start:
+            # Only continued training needs the optimizer's running state
+            # (Adam's: twice the weights); without it the fitted model, and
+            # what pickles and travels to Dask workers, is its weights.
+            self.net_.optimizer_.state.clear()
+        return self
 
     def partial_fit(self, X, y=None):
         """Train for one more epoch on ``X`` (starting a model if needed).

@@ -9,10 +9,14 @@ recorded, because for a small VAE those dominate the run time:
 * batch losses stay on the device during an epoch and are read back once
   at its end, instead of one ``.item()`` (a device sync) per batch;
 * the epoch's losses are checked then, and a non-finite loss stops training
-  with an error and the weights of the last good epoch restored.
+  with an error and the weights of the last good epoch restored;
+* a memory-mapped training array is never loaded whole: each batch's rows
+  are read from it, and cast to float32, as the batch is drawn.
 """
 
 import copy
+import mmap
+import sys
 import warnings
 from contextlib import contextmanager, nullcontext
 
@@ -29,6 +33,9 @@ INFERENCE_BATCH_SIZE = {"cpu": 1024, "cuda": 8192}
 #: Fraction of free device memory the training data may take before fit
 #: falls back to keeping it on the host and copying batch by batch.
 DEVICE_DATA_FRACTION = 0.5
+
+#: Stands for the net's ``module`` in its pickle when that is ``module_``.
+_MODULE_IS_MODULE_ = "<module_>"
 
 
 @contextmanager
@@ -47,6 +54,48 @@ def _cudnn_autotuning(device):
         yield
     finally:
         torch.backends.cudnn.benchmark = previous
+
+
+@contextmanager
+def dask_worker_threads():
+    """Give torch the thread count of the Dask worker running this code, if any.
+
+    A Dask worker is lent a number of threads (cores); without this, torch
+    sizes its intra-op pool from the environment instead, so several workers
+    on one machine would fight over its cores. Outside a Dask worker, and
+    wherever ``distributed`` was never imported, nothing changes. The
+    calling thread's previous setting is restored afterwards.
+    """
+    # A process that never imported distributed cannot be one of its
+    # workers, and importing it here would cost every fit half a second.
+    distributed = sys.modules.get("distributed")
+    try:
+        worker = distributed.get_worker() if distributed is not None else None
+    except ValueError:
+        worker = None
+    if worker is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(worker.state.nthreads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def is_memory_mapped(X):
+    """Whether numpy array ``X`` is a view of a memory-mapped file.
+
+    ``np.load(mmap_mode=...)`` and ``np.memmap`` give ``np.memmap``
+    instances; scikit-learn's validation turns them into plain ndarray
+    views whose ``base`` chain still ends in the map.
+    """
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return True
+        X = X.base
+    return isinstance(X, mmap.mmap)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -84,14 +133,36 @@ class TensorDataset(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.X)
 
+    @property
+    def device(self):
+        """Where the rows live, and so where batch indices are drawn."""
+        return self.X.device
+
+    def data_rows(self, idx):
+        return self.X[idx]
+
     def rows(self, idx):
         """The module's input for rows ``idx``: a tensor, or a dict with the condition."""
         if self.condition is None:
-            return self.X[idx]
-        return {"x": self.X[idx], "condition": self.condition[idx]}
+            return self.data_rows(idx)
+        return {"x": self.data_rows(idx), "condition": self.condition[idx]}
 
     def __getitem__(self, i):
         return self.rows(i), torch.empty(0)
+
+
+class MemmapDataset(TensorDataset):
+    """Rows of a memory-mapped numpy array, read from it batch by batch.
+
+    Only the rows of the batch being drawn are copied out of the map (and
+    cast to float32), so the array may be far larger than memory. The
+    conditions, one short row per sample, are a host tensor.
+    """
+
+    device = torch.device("cpu")
+
+    def data_rows(self, idx):
+        return torch.from_numpy(np.asarray(self.X[idx.numpy()], dtype=np.float32))
 
 
 def _n_rows(batch_input):
@@ -122,7 +193,6 @@ class IndexBatches:
             indices = torch.as_tensor(dataset.indices)
             dataset = dataset.dataset
         self.dataset = dataset
-        self.X = dataset.X
         self.indices = indices
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -130,7 +200,7 @@ class IndexBatches:
         self.drop_ragged = drop_ragged
 
     def _n_rows(self):
-        return len(self.X) if self.indices is None else len(self.indices)
+        return len(self.dataset) if self.indices is None else len(self.indices)
 
     def __len__(self):
         n = self._n_rows()
@@ -140,7 +210,7 @@ class IndexBatches:
         return n_batches - (self.shuffle and n > 1 and n % self.batch_size == 1)
 
     def _order(self):
-        index_device = self.X.device
+        index_device = self.dataset.device
         n = self._n_rows()
         order = (torch.randperm(n, device=index_device) if self.shuffle
                  else torch.arange(n, device=index_device))
@@ -190,15 +260,21 @@ class VAENet(NeuralNet):
 
     # -- data -------------------------------------------------------------
     def get_dataset(self, X, y=None):
-        """Wrap float32 numpy data, and one-hot conditions ``y`` if any, for training."""
+        """Wrap numeric numpy data, and one-hot conditions ``y`` if any, for training.
+
+        A memory-mapped ``X`` stays where it is and is read batch by batch;
+        other data is copied to the device as float32 once.
+        """
         if isinstance(X, torch.utils.data.Dataset):
             return X
+        if is_memory_mapped(X):
+            return MemmapDataset(X, None if y is None else torch.from_numpy(y))
         condition = None if y is None else self.to_training_tensor(y)
         return TensorDataset(self.to_training_tensor(X), condition)
 
     def to_training_tensor(self, X):
-        """Put ``X`` (float32 numpy) on the device when it fits, else on the host."""
-        X = torch.from_numpy(X)
+        """Put ``X`` (numeric numpy) on the device as float32 when it fits, else on the host."""
+        X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
         device = torch.device(self.device)
         if device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(device)
@@ -248,7 +324,17 @@ class VAENet(NeuralNet):
         state = super().__getstate__()
         # A compiled module does not pickle; it is rebuilt on the next fit.
         state.pop("_compiled", None)
+        # The module instance given to the net is module_ itself, which skorch
+        # pickles with the device-dependent attributes. Pickled again here,
+        # it would double the size and, fitted on CUDA, not load without it.
+        if state.get("module") is self.__dict__.get("module_"):
+            state["module"] = _MODULE_IS_MODULE_
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if isinstance(self.module, str) and self.module == _MODULE_IS_MODULE_:
+            self.module = self.module_
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred)
@@ -296,7 +382,7 @@ class VAENet(NeuralNet):
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         try:
-            with _cudnn_autotuning(self.device):
+            with _cudnn_autotuning(self.device), dask_worker_threads():
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
             # skorch's partial_fit swallows the interrupt and keeps the
@@ -334,9 +420,11 @@ class VAENet(NeuralNet):
                 for a in arrays
             )
 
+    @contextmanager
     def _inference(self):
         self.module_.eval()
-        return torch.inference_mode()
+        with dask_worker_threads(), torch.inference_mode():
+            yield
 
     def encode(self, X):
         """Posterior means and log-variances of q(z | x), as numpy arrays."""

@@ -110,11 +110,11 @@ def score_samples(vae, X, y=None, n_importance=1):
 
     Returns
     -------
-    log_p : dask array of shape (n_samples,), float64
+    log_p : dask array of shape (n_samples,), float32
         Lazy; equal to ``vae.score_samples(X, y, n_importance)``.
     """
     check_is_fitted(vae)
-    return _map_samples(_score_samples, vae, X, y, (), np.float64,
+    return _map_samples(_score_samples, vae, X, y, (), np.float32,
                         n_importance=n_importance)
 
 

@@ -823,7 +823,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Returns
         -------
-        log_p : ndarray of shape (n_samples,), float64
+        log_p : ndarray of shape (n_samples,), float32
+            Summed in float64, returned in float32: the network computes in
+            float32, and the digits beyond would only be rounding noise that
+            changes with how the rows happen to be batched.
         """
         check_is_fitted(self)
         check_scalar(n_importance, "n_importance", Integral, min_val=1)
@@ -831,8 +834,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         condition = (self._conditions(y, len(X), "score_samples and score")
                      if self.conditional else None)
         if n_importance == 1:
-            return self.net_.elbo(X, condition)
-        return self.net_.importance_weighted_bound(X, n_importance, condition)
+            log_p = self.net_.elbo(X, condition)
+        else:
+            log_p = self.net_.importance_weighted_bound(X, n_importance, condition)
+        return log_p.astype(np.float32)
 
     def score(self, X, y=None, n_importance=1):
         """Mean lower bound on log p(x) per sample, in nats (higher is better).
@@ -852,7 +857,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X, y, n_importance=n_importance)))
+        return float(np.mean(self.score_samples(X, y, n_importance=n_importance),
+                             dtype=np.float64))
 
     # -- scikit-learn plumbing ----------------------------------------------
     @property

@@ -46,9 +46,10 @@ def test_bench_generative_smoke():
     rows = table(out, "(a) conditional VAE", 2)
     assert [row[0] for row in rows] == ["2", "8"]
     for row in rows:
-        samples, transfers = float(row[1]), float(row[2])
-        assert 0 <= samples <= 1 and 0 <= transfers <= 1
-    assert "(samples: 3 per class, 30 in all; transfers: 5 test images x 10 classes)" in out
+        prior, gmm, transfers = map(float, row[1:4])
+        assert all(0 <= hits <= 1 for hits in (prior, gmm, transfers))
+    assert ('(samples: 3 per class, 30 in all, from the prior and from sampler="gmm"; '
+            'transfers: 5 test images x 10 classes)') in out
 
     assert "K=1" in out and "K=4" in out
     rows = table(out, "(b) unconditional VAE", 2)

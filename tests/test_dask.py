@@ -127,7 +127,7 @@ def test_skvae_dask_matches_in_memory(client, fitted, images, layout):
     Z = skvae_dask.transform(vae, X)
     scores = skvae_dask.score_samples(vae, X, n_importance=3)
     assert Z.shape == (300, 3) and Z.dtype == np.float32 and Z.numblocks == (5, 1)
-    assert scores.shape == (300,) and scores.dtype == np.float64
+    assert scores.shape == (300,) and scores.dtype == np.float32
     np.testing.assert_allclose(Z.compute(), vae.transform(data), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(scores.compute(), vae.score_samples(data, n_importance=3),
                                rtol=1e-5)

@@ -74,7 +74,7 @@ def bare_skorch(X, epochs, device, seed):
 
 def skvae_fit(X, epochs, device, seed):
     return VAETransformer(latent_dim=LATENT_DIM, batch_size=BATCH_SIZE, lr=LR,
-                          lr_schedule="constant", max_epochs=epochs, device=device,
+                          optimizer=torch.optim.Adam, weight_decay=0.0, lr_schedule="constant", max_epochs=epochs, device=device,
                           random_state=seed).fit(X)
 
 

@@ -157,6 +157,7 @@ def test_not_fitted_errors():
         ({"architecture": "conv"}, "architecture='conv' needs images"),
         ({"batch_size": 0}, "batch_size == 0, must be >= 1"),
         ({"adversary_weight": -1.0}, "adversary_weight == -1.0, must be >= 0"),
+        ({"weight_decay": -0.1}, "weight_decay == -0.1, must be >= 0"),
         ({"precision": "fp8"}, "precision must be one of"),
     ],
 )

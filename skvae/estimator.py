@@ -134,13 +134,18 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     adversary_weight : float, default=5.0
         With ``conditional=True``, how hard the encoder is pushed to leave
         the class out of the code: a small classifier learns to read the
-        class from the posterior mean, and its reversed gradient trains the
-        encoder against it. Without it, the encoder writes the class into
+        class from the posterior mean, and the encoder pays this weight
+        times the classifier's confidence (its cross-entropy against the
+        uniform distribution). Without it, the encoder writes the class into
         the code anyway, the decoder reads it from there and ignores ``y``,
-        and ``sample(n, y=k)`` often draws other digits (measured on MNIST
-        at latent_dim=8: 0.51 of samples judged as the class asked for with
-        0, 0.96 with 5). 0 trains a plain conditional VAE. The adversary's
-        loss is part of the training loss, not of ``score``.
+        and ``inverse_transform(Z, y=k)`` often draws other digits
+        (measured on MNIST at latent_dim=8, 30 epochs: style transfers
+        judged as the class asked for 0.45 of the time with 0, 0.91 with
+        5). With a code wider than a few dimensions, draw conditional
+        samples with ``sampler="gmm"``: prior draws fall where no training
+        code lies (0.45 judged right at latent_dim=8, against 0.93 with the
+        mixture). 0 trains a plain conditional VAE. The adversary's loss is
+        part of the training loss, not of ``score``.
 
     image_shape : tuple of int, default=None
         ``(H, W)`` or ``(C, H, W)``: view 2-D ``X`` of shape

@@ -20,7 +20,7 @@ ranking):
 * ``IsolationForest``, a non-density baseline, on the raw pixels.
 
 Expect sobering numbers: AUCs not far from 0.5 for every method (a
-5-epoch run gave 0.54, 0.52, 0.45 and 0.36). Nines are a hard case, since
+30-epoch run gave 0.62, 0.56, 0.45 and 0.36). Nines are a hard case, since
 a nine is a four or a seven with a closed or curled stroke, so a good
 density of the other digits gives many nines a high likelihood too; the
 histogram of the saved figure shows the scores of the nines in the middle

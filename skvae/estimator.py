@@ -184,6 +184,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         epochs, a remedy for latent dimensions collapsing to the prior.
 
     optimizer : torch optimizer class, default=torch.optim.AdamW
+        Called as ``optimizer(params, lr=lr, weight_decay=weight_decay)``;
+        ``functools.partial`` binds other options. Adam, AdamW and SGD run
+        their fused kernel where torch has one for the device (torch 2.4+
+        on a CPU), unless ``foreach`` or ``fused`` is bound.
 
     weight_decay : float, default=0.1
         The optimizer's ``weight_decay`` (decoupled from the gradient in

@@ -1,5 +1,6 @@
 """VAETransformer: the API of issue 2, layouts, conventions and quality."""
 
+import functools
 import pickle
 import warnings
 
@@ -308,3 +309,27 @@ def test_history_records_every_batch_and_the_epoch_mean(digits):
     assert len(set(losses)) == 4
     assert vae.net_.history[-1, "train_loss"] == pytest.approx(
         np.average(losses, weights=[500, 500, 500, 297]))
+
+
+fused_cpu_adam = pytest.mark.skipif(
+    tuple(int(p) for p in torch.__version__.split(".")[:2]) < (2, 4),
+    reason="torch has fused Adam kernels for the CPU from 2.4")
+
+
+@fused_cpu_adam
+def test_adam_runs_fused_unless_told_otherwise(digits):
+    X, _ = digits
+    fused = VAETransformer(**FAST).fit(X)
+    assert fused.net_.optimizer_.defaults["fused"] is True
+    # An explicit foreach (which excludes fused) and an optimizer without a
+    # fused kernel are built as asked.
+    foreach = VAETransformer(optimizer=functools.partial(torch.optim.AdamW, foreach=True),
+                             **FAST).fit(X)
+    assert not foreach.net_.optimizer_.defaults["fused"]
+    assert foreach.net_.optimizer_.defaults["foreach"] is True
+    rmsprop = VAETransformer(optimizer=torch.optim.RMSprop, **FAST).fit(X)
+    assert isinstance(rmsprop.net_.optimizer_, torch.optim.RMSprop)
+    for vae in (fused, foreach, rmsprop):
+        assert np.isfinite(vae.score(X))
+    # Fused and per-tensor AdamW take the same steps, up to rounding.
+    np.testing.assert_allclose(fused.transform(X), foreach.transform(X), atol=1e-3)

@@ -68,7 +68,8 @@ def parse_args(argv=None):
     parser.add_argument("--n-importance", default="1,100,1000",
                         help="comma-separated numbers K of posterior samples of the "
                              "bounds of (b) (default: 1,100,1000)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="training batch size (default: VAETransformer's)")
     args = parser.parse_args(argv)
     try:
         args.n_importance = [int(k) for k in args.n_importance.split(",")]
@@ -83,8 +84,10 @@ def parse_args(argv=None):
 
 
 def fit_vae(args, X, y=None, **params):
-    vae = VAETransformer(max_epochs=args.epochs, batch_size=args.batch_size,
-                         device=args.device, random_state=args.seed, **params)
+    if args.batch_size is not None:
+        params["batch_size"] = args.batch_size
+    vae = VAETransformer(max_epochs=args.epochs, device=args.device, random_state=args.seed,
+                         **params)
     with Timer(args.device) as timer, warnings.catch_warnings():
         # Collapsed latent dimensions are reported in the tables instead.
         warnings.filterwarnings("ignore", message="Only .* latent dimensions are active")
@@ -191,7 +194,8 @@ def main(argv=None):
     X_train, y_train = X[:args.n_train], y[:args.n_train]
     X_test, y_test = X[-args.n_test:], y[-args.n_test:]
     print(f"MNIST test split: {len(X_train)} training, {len(X_test)} test images; "
-          f"epochs {args.epochs}, batch size {args.batch_size}, seed {args.seed}")
+          f"epochs {args.epochs}, batch size "
+          f"{args.batch_size or VAETransformer().batch_size}, seed {args.seed}")
 
     judge = LogisticRegression(max_iter=1000).fit(flat(X_train), y_train)
     conditional_table(args, judge, X_train, y_train, X_test, y_test)

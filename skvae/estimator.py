@@ -163,11 +163,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     max_epochs : int, default=30
         Number of passes over the training data.
 
-    batch_size : int, default=64
-        Samples per gradient step. A quarter of the Keras tutorial's 256:
-        four times the steps per epoch train a far better model in a few
-        epochs (on MNIST, 30 epochs, latent_dim=2: -ELBO 148 nats against
-        151 at 128), at some cost in speed on a GPU, where batches of 256
+    batch_size : int, default=32
+        Samples per gradient step. An eighth of the Keras tutorial's 256:
+        more, noisier steps per epoch train a far better model in a few
+        epochs (on 8,000 MNIST images, 30 epochs: held-out -ELBO 145.3 nats
+        at latent_dim=2 against 147.5 at 64; 101.2 against 102.3 at
+        latent_dim=16), at some cost in speed on a GPU, where batches of 256
         or more keep it busy.
 
     lr : float, default=2e-3
@@ -324,7 +325,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         channels=(32, 64),
         hidden_dim=256,
         max_epochs=30,
-        batch_size=64,
+        batch_size=32,
         lr=2e-3,
         lr_schedule="onecycle",
         kl_warmup_epochs=0,

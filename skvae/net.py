@@ -233,6 +233,25 @@ class IndexBatches:
                 yield self.transfer(rows), None
 
 
+def build_optimizer(optimizer, params, **kwargs):
+    """``optimizer(params, **kwargs)``, with its fused kernel where torch has one.
+
+    A fused Adam(W) updates every parameter in one kernel instead of a loop
+    of per-tensor operations: 24% less time per training step of the default
+    MNIST net on one CPU core. Optimizers without a ``fused`` option, torch
+    before 2.4 on a CPU (no fused CPU kernels) and an explicit ``fused`` or
+    ``foreach`` get the optimizer as asked.
+    """
+    params = list(params)
+    explicit = {"fused", "foreach"} & kwargs.keys()
+    if "fused" in inspect.signature(optimizer).parameters and not explicit:
+        try:
+            return optimizer(params, fused=True, **kwargs)
+        except RuntimeError:
+            pass
+    return optimizer(params, **kwargs)
+
+
 class VAENet(NeuralNet):
     """skorch ``NeuralNet`` for a :class:`skvae.modules.VAE`.
 
@@ -301,25 +320,10 @@ class VAENet(NeuralNet):
         return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
 
     def initialize_optimizer(self, triggered_directly=None):
-        """Build the optimizer, with its fused kernel where torch has one.
-
-        A fused Adam(W) updates every parameter in one kernel instead of a
-        loop of per-tensor operations: 24% less time per training step of
-        the default MNIST net on one CPU core. Optimizers without a
-        ``fused`` option, torch before 2.4 on a CPU (no fused CPU kernels)
-        and an explicit ``optimizer__fused`` or ``optimizer__foreach`` get
-        the optimizer as asked.
-        """
+        """Build the optimizer with :func:`build_optimizer` (fused where possible)."""
         args, kwargs = self.get_params_for_optimizer("optimizer",
                                                      self.get_all_learnable_params())
-        if ("fused" in inspect.signature(self.optimizer).parameters
-                and not {"fused", "foreach"} & kwargs.keys()):
-            try:
-                self.optimizer_ = self.optimizer(*args, fused=True, **kwargs)
-                return self
-            except RuntimeError:
-                pass
-        self.optimizer_ = self.optimizer(*args, **kwargs)
+        self.optimizer_ = build_optimizer(self.optimizer, *args, **kwargs)
         return self
 
     def initialize_module(self):

@@ -8,10 +8,12 @@ split tiled to ``--n-samples``), the same epochs, batch size and optimizer
 2. a bare ``skorch.NeuralNet`` with its default ``DataLoader`` iterator;
 3. ``VAETransformer.fit``.
 
-Prints samples/s of each, ``transform`` throughput, peak GPU memory on CUDA,
-and last ``ratio skvae/plain: X.XX`` (skvae's wall time over the plain loop's).
+Prints samples/s of each (from the median of ``--repeats`` timed rounds,
+each starting with a different loop), ``transform`` throughput, peak GPU
+memory on CUDA, and last ``ratio skvae/plain: X.XX`` (skvae's median wall
+time over the plain loop's).
 
-    python benchmarks/bench_fit.py --device cpu [--epochs 2] [--n-samples 10000]
+    python benchmarks/bench_fit.py --device cpu [--epochs 2] [--n-samples 10000] [--repeats 3]
 """
 
 import argparse
@@ -87,7 +89,12 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=None,
                         help="images per epoch, the test split tiled (default: 60000 on "
                              "cuda, 10000 on cpu)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds of the three loops, each starting with another; "
+                             "the median time of each is reported")
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1; got {args.repeats}")
     check_device(args.device)
     # Short runs leave latent units inactive; that warning is not the point here.
     warnings.filterwarnings("ignore", "Only .* latent dimensions are active")
@@ -103,14 +110,23 @@ def main(argv=None):
     # One untimed pass first: the first convolutions pay one-off kernel
     # selection and allocation, which would be charged to whoever runs first.
     plain_loop(X[:2 * BATCH_SIZE], 1, args.device, args.seed)
-    seconds = {}
-    for name, train in [("plain PyTorch loop", plain_loop), ("bare skorch NeuralNet", bare_skorch),
-                        ("skvae VAETransformer", skvae_fit)]:
-        seconds[name], model = timed(args.device, lambda: train(X, args.epochs, args.device,
-                                                                 args.seed))
+    loops = [("plain PyTorch loop", plain_loop), ("bare skorch NeuralNet", bare_skorch),
+             ("skvae VAETransformer", skvae_fit)]
+    runs, models = {name: [] for name, _ in loops}, {}
+    # Each round starts with a different loop and the median is kept, so a
+    # slow spell on a shared machine or a warm-up effect is not charged to
+    # one loop.
+    for round_ in range(args.repeats):
+        for name, train in loops[round_ % 3:] + loops[:round_ % 3]:
+            elapsed, models[name] = timed(args.device, lambda: train(X, args.epochs,
+                                                                     args.device, args.seed))
+            runs[name].append(elapsed)
+    seconds = {name: float(np.median(times)) for name, times in runs.items()}
+    for name, times in runs.items():
         print(f"{name:<24}{n * args.epochs / seconds[name]:>12.0f} samples/s"
-              f"{seconds[name]:>10.2f} s", flush=True)
-    transform_s, _ = timed(args.device, lambda: model.transform(X))
+              f"{seconds[name]:>10.2f} s  (runs: {', '.join(f'{t:.2f}' for t in times)})")
+    vae = models["skvae VAETransformer"]
+    transform_s, _ = timed(args.device, lambda: vae.transform(X))
     print(f"skvae transform         {n / transform_s:>12.0f} images/s")
     if args.device == "cuda":
         print(f"peak GPU memory         {torch.cuda.max_memory_allocated() / 2**20:>12.0f} MiB")

@@ -24,9 +24,11 @@ def run(script, *args):
 
 
 def test_bench_fit_prints_throughputs_and_the_ratio():
-    out = run("bench_fit.py", "--device", "cpu", "--epochs", "1", "--n-samples", "512")
+    out = run("bench_fit.py", "--device", "cpu", "--epochs", "1", "--n-samples", "512",
+              "--repeats", "2")
     for name in ("plain PyTorch loop", "bare skorch NeuralNet", "skvae VAETransformer"):
-        assert re.search(rf"{name}\s+\d+ samples/s", out)
+        assert re.search(rf"{name}\s+\d+ samples/s\s+\d+\.\d\d s  \(runs: \d+\.\d\d, \d+\.\d\d\)",
+                         out), name
     assert re.search(r"skvae transform\s+\d+ images/s", out)
     ratio = re.search(r"^ratio skvae/plain: (\d+\.\d\d)$", out, re.M)
     assert ratio and float(ratio.group(1)) > 0

@@ -117,7 +117,8 @@ def main(argv=None):
     # slow spell on a shared machine or a warm-up effect is not charged to
     # one loop.
     for round_ in range(args.repeats):
-        for name, train in loops[round_ % 3:] + loops[:round_ % 3]:
+        first = round_ % len(loops)
+        for name, train in loops[first:] + loops[:first]:
             elapsed, models[name] = timed(args.device, lambda: train(X, args.epochs,
                                                                      args.device, args.seed))
             runs[name].append(elapsed)

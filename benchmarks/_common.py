@@ -30,12 +30,19 @@ def add_common_args(parser: argparse.ArgumentParser, *, epochs):
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads for every model (default: torch's, one per core)")
     return parser
 
 
-def check_device(device):
-    if device == "cuda" and not torch.cuda.is_available():
+def apply_common_args(args):
+    """Check that the device exists and set the torch thread count."""
+    if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda was asked for but CUDA is not available")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise SystemExit(f"--threads must be at least 1; got {args.threads}")
+        torch.set_num_threads(args.threads)
 
 
 def header(device):

@@ -28,7 +28,13 @@ import torch
 from skorch import NeuralNet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import add_common_args, check_device, header, load_mnist_test, sync  # noqa: E402
+from _common import (  # noqa: E402
+    add_common_args,
+    apply_common_args,
+    header,
+    load_mnist_test,
+    sync,
+)
 
 from skvae import VAETransformer  # noqa: E402
 from skvae.likelihoods import make_likelihood  # noqa: E402
@@ -95,7 +101,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1; got {args.repeats}")
-    check_device(args.device)
+    apply_common_args(args)
     # Short runs leave latent units inactive; that warning is not the point here.
     warnings.filterwarnings("ignore", "Only .* latent dimensions are active")
     n = args.n_samples or (60_000 if args.device == "cuda" else 10_000)

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     Timer,
     add_common_args,
-    check_device,
+    apply_common_args,
     header,
     load_mnist_test,
 )
@@ -186,7 +186,7 @@ def unconditional_tables(args, judge, X_train, X_test):
 
 def main(argv=None):
     args = parse_args(argv)
-    check_device(args.device)
+    apply_common_args(args)
     print(f"{header(args.device)} | skvae {skvae.__version__}")
     from sklearn.linear_model import LogisticRegression
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skvae import VAETransformer
+from skvae import VAETransformer, estimator
 from skvae import net as net_module
 
 
@@ -75,6 +75,25 @@ def test_kl_per_dim_and_active_units(model, digits):
     assert vae.n_active_units_ == active.sum() >= 2
     # Active units carry information, the others sit at the prior.
     assert vae.kl_per_dim_[active].min() > 10 * vae.kl_per_dim_[~active].max(initial=0.001)
+
+
+def test_code_statistics_from_a_subset_match_the_whole_training_set(digits, monkeypatch):
+    X, _ = digits
+    monkeypatch.setattr(estimator, "DIAGNOSTIC_ROWS", 300)
+    vae = VAETransformer(latent_dim=4, max_epochs=5, batch_size=64, lr=3e-3,
+                         random_state=0).fit(X[:1000])
+    mean, std = vae.transform(X[:1000], return_std=True)
+    kl_per_dim = 0.5 * (mean**2 + std**2 - 1 - 2 * np.log(std)).mean(axis=0)
+    active = mean.var(axis=0) > 0.01
+    assert vae.n_active_units_ == active.sum() >= 2
+    np.testing.assert_allclose(vae.kl_per_dim_[active], kl_per_dim[active], rtol=0.15)
+    # With the "gmm" sampler every code is encoded anyway, and used.
+    vae.set_params(sampler="gmm", n_sampler_components=2, warm_start=True, max_epochs=1)
+    vae.fit(X[:1000])
+    mean, std = vae.transform(X[:1000], return_std=True)
+    np.testing.assert_allclose(
+        vae.kl_per_dim_, 0.5 * (mean**2 + std**2 - 1 - 2 * np.log(std)).mean(axis=0),
+        rtol=1e-4, atol=1e-6)
 
 
 def test_oversized_latent_collapses_and_warns(digits):

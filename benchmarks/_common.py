@@ -30,9 +30,17 @@ def add_common_args(parser: argparse.ArgumentParser, *, epochs):
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="torch threads for every model (default: torch's, one per core)")
     return parser
+
+
+def positive_int(text):
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
 
 
 def apply_common_args(args):
@@ -40,8 +48,6 @@ def apply_common_args(args):
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda was asked for but CUDA is not available")
     if args.threads is not None:
-        if args.threads < 1:
-            raise SystemExit(f"--threads must be at least 1; got {args.threads}")
         torch.set_num_threads(args.threads)
 
 

@@ -33,6 +33,7 @@ from _common import (  # noqa: E402
     apply_common_args,
     header,
     load_mnist_test,
+    positive_int,
     sync,
 )
 
@@ -95,12 +96,10 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=None,
                         help="images per epoch, the test split tiled (default: 60000 on "
                              "cuda, 10000 on cpu)")
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--repeats", type=positive_int, default=3,
                         help="rounds of the three loops, each starting with another; "
                              "the median time of each is reported")
     args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error(f"--repeats must be at least 1; got {args.repeats}")
     apply_common_args(args)
     # Short runs leave latent units inactive; that warning is not the point here.
     warnings.filterwarnings("ignore", "Only .* latent dimensions are active")

@@ -119,10 +119,12 @@ def main(argv=None):
         print(f"Cluster of {n_workers} workers ready in {time.perf_counter() - start:.1f} s.")
         with joblib.parallel_backend("dask"):
             remote, remote_time = timed(lambda: search.set_params(n_jobs=-1).fit(X).cv_results_)
-        # The images go to the cluster once, ahead of the job: embedded in
-        # its task graph they would travel with the graph, which Dask warns
-        # about past 10 MB. (Data on storage the workers can read would be
-        # loaded there instead, e.g. with da.from_zarr.)
+        # The images go to the cluster once, ahead of the job and outside
+        # its time (like loading them into this process): embedded in its
+        # task graph they would travel with the graph, which Dask warns
+        # about past 10 MB. They land on one worker, and the rechunk spreads
+        # them. Data on storage the workers can read would be loaded there
+        # instead, e.g. with da.from_zarr.
         images = da.from_delayed(client.scatter(X), X.shape, X.dtype).rechunk(
             (args.chunk_size, 28, 28))
         Z_dask, dask_time = timed(lambda: skvae_dask.transform(model, images).compute())

@@ -296,8 +296,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     kl_per_dim_ : ndarray of shape (latent_dim,)
         Mean KL(q(z_u | x) || p(z_u)) of each latent dimension over the
         training data, in nats: near 0 for a dimension the model does not use.
-        Estimated on a random subset of 1,024 training rows (on every row
-        with ``sampler="gmm"``), as is ``n_active_units_``.
+        Estimated on a random subset of 1,024 training rows
+        (``skvae.estimator.DIAGNOSTIC_ROWS``), or on every row with
+        ``sampler="gmm"``.
 
     sampler_ : sklearn.mixture.GaussianMixture
         The density of the training codes ``sample`` draws from; only with
@@ -305,8 +306,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     n_active_units_ : int
         Number of latent dimensions whose posterior mean varies across the
-        training data (variance above 0.01). ``fit`` warns when fewer than
-        half are active.
+        training data (variance above 0.01), estimated on the same rows as
+        ``kl_per_dim_``. ``fit`` warns when fewer than half are active.
 
     See Also
     --------

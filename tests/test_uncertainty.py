@@ -80,16 +80,23 @@ def test_kl_per_dim_and_active_units(model, digits):
 def test_code_statistics_from_a_subset_match_the_whole_training_set(digits, monkeypatch):
     X, _ = digits
     monkeypatch.setattr(estimator, "DIAGNOSTIC_ROWS", 300)
+    encoded = []
+    encode = net_module.VAENet.encode
+    monkeypatch.setattr(net_module.VAENet, "encode",
+                        lambda net, rows: encoded.append(len(rows)) or encode(net, rows))
     vae = VAETransformer(latent_dim=4, max_epochs=5, batch_size=64, lr=3e-3,
                          random_state=0).fit(X[:1000])
+    assert sum(encoded) == 300
     mean, std = vae.transform(X[:1000], return_std=True)
     kl_per_dim = 0.5 * (mean**2 + std**2 - 1 - 2 * np.log(std)).mean(axis=0)
     active = mean.var(axis=0) > 0.01
     assert vae.n_active_units_ == active.sum() >= 2
     np.testing.assert_allclose(vae.kl_per_dim_[active], kl_per_dim[active], rtol=0.15)
     # With the "gmm" sampler every code is encoded anyway, and used.
+    encoded.clear()
     vae.set_params(sampler="gmm", n_sampler_components=2, warm_start=True, max_epochs=1)
     vae.fit(X[:1000])
+    assert sum(encoded) == 1000
     mean, std = vae.transform(X[:1000], return_std=True)
     np.testing.assert_allclose(
         vae.kl_per_dim_, 0.5 * (mean**2 + std**2 - 1 - 2 * np.log(std)).mean(axis=0),

@@ -16,10 +16,13 @@ pytestmark = pytest.mark.skipif(not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is
                                 reason="needs the MNIST test split")
 
 
+def run_process(script, *args):
+    return subprocess.run([sys.executable, str(BENCHMARKS / script), "--data-home",
+                           str(MNIST_DIR), *args], capture_output=True, text=True, timeout=600)
+
+
 def run(script, *args):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / script), "--data-home",
-                             str(MNIST_DIR), *args], capture_output=True, text=True,
-                            timeout=600)
+    result = run_process(script, *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -38,8 +41,7 @@ def test_bench_fit_prints_throughputs_and_the_ratio():
 
 @pytest.mark.parametrize("script", ["bench_fit.py", "bench_quality.py", "bench_generative.py"])
 def test_benchmarks_refuse_a_thread_count_below_one(script):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / script), "--threads", "0"],
-                            capture_output=True, text=True, timeout=600)
+    result = run_process(script, "--threads", "0")
     assert result.returncode == 2
     assert "argument --threads: must be at least 1; got 0" in result.stderr
 

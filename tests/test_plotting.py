@@ -17,6 +17,7 @@ from sklearn.datasets import load_digits  # noqa: E402
 
 from skvae import VAETransformer  # noqa: E402
 from skvae import plotting  # noqa: E402
+from skvae.plotting import _grid  # noqa: E402
 from skvae.plotting import (  # noqa: E402
     plot_history,
     plot_latent_space,
@@ -262,7 +263,7 @@ def test_samples_grid(models):
     fig = plot_samples(vae, n=9, random_state=0)
     assert isinstance(fig, Figure)
     mosaic = _mosaic(fig.axes[0])
-    pad = plotting._pad_for(vae)
+    pad = _grid.pad_for(vae)
     assert mosaic.shape == (3 * 8 + 2 * pad, 3 * 8 + 2 * pad)
     samples = vae.sample(9, random_state=0)
     np.testing.assert_allclose(_cell(mosaic, 1, 2, 8, 8, pad), samples[5], atol=1e-6)
@@ -280,7 +281,7 @@ def test_samples_draws_into_given_figure(models):
 def test_samples_gaussian_images_are_rescaled(models):
     fig = plot_samples(models["gauss"], n=4, random_state=0)
     mosaic = _mosaic(fig.axes[0])
-    pad = plotting._pad_for(models["gauss"])
+    pad = _grid.pad_for(models["gauss"])
     for k in range(4):
         cell = _cell(mosaic, k // 2, k % 2, 8, 8, pad)
         assert cell.min() == pytest.approx(0.0) and cell.max() == pytest.approx(1.0)
@@ -294,7 +295,7 @@ def test_reconstructions_rows_align(models, data):
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     mosaic = _mosaic(ax)
-    pad = plotting._pad_for(vae)
+    pad = _grid.pad_for(vae)
     assert mosaic.shape == (2 * 8 + pad, n * 8 + (n - 1) * pad)
     recon = vae.inverse_transform(vae.transform(flat[:n])).reshape(n, 8, 8)
     for j in range(n):
@@ -307,7 +308,7 @@ def test_reconstructions_rgb_and_short_input(models):
     rng = np.random.RandomState(1)
     X = rng.uniform(size=(3, 3, 8, 8)).astype(np.float32)
     fig = plot_reconstructions(models["rgb"], X, n=8)  # only 3 available
-    pad = plotting._pad_for(models["rgb"])
+    pad = _grid.pad_for(models["rgb"])
     assert _mosaic(fig.axes[0]).shape == (2 * 8 + pad, 3 * 8 + 2 * pad, 3)
 
 
@@ -349,18 +350,18 @@ def test_history_needs_fitted_model():
 def test_to_images_accepts_every_layout(models, data):
     X, _ = data
     vae = models["mlp2"]
-    ref, kwargs = plotting._to_images(vae, X[:4])
+    ref, kwargs = _grid.to_images(vae, X[:4])
     assert ref.shape == (4, 8, 8) and kwargs["cmap"] == "gray"
     for layout in (X[:4].reshape(4, 64), X[:4].reshape(4, 1, 8, 8)):
-        np.testing.assert_array_equal(plotting._to_images(vae, layout)[0], ref)
+        np.testing.assert_array_equal(_grid.to_images(vae, layout)[0], ref)
     with pytest.raises(ValueError, match="as images"):
-        plotting._to_images(vae, np.zeros((4, 63)))
+        _grid.to_images(vae, np.zeros((4, 63)))
 
 
 def test_to_images_rgb_channels_last_and_clipped(models):
     vae = models["rgb"]
     X = np.linspace(-0.5, 1.5, 2 * 3 * 8 * 8).reshape(2, 3, 8, 8)
-    images, kwargs = plotting._to_images(vae, X)
+    images, kwargs = _grid.to_images(vae, X)
     assert images.shape == (2, 8, 8, 3) and kwargs == {}
     assert images.min() == 0 and images.max() == 1
     np.testing.assert_array_equal(images[0, 2, 3], np.clip(X[0, :, 2, 3], 0, 1))
@@ -368,7 +369,7 @@ def test_to_images_rgb_channels_last_and_clipped(models):
 
 def test_tile_lays_out_row_by_row():
     images = np.arange(5 * 2 * 3, dtype=float).reshape(5, 2, 3)
-    mosaic = plotting._tile(images, 2, 3, pad=1, fill=-1)
+    mosaic = _grid.tile(images, 2, 3, pad=1, fill=-1)
     assert mosaic.shape == (2 * 2 + 1, 3 * 3 + 2)
     np.testing.assert_array_equal(mosaic[3:5, 4:7], images[4])
     assert np.all(mosaic[3:5, 8:11] == -1)  # the empty sixth cell
@@ -398,7 +399,7 @@ def test_conditional_samples_one_row_per_class(cvae):
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     ax = fig.axes[0]
     mosaic = _mosaic(ax)
-    pad = plotting._pad_for(cvae)
+    pad = _grid.pad_for(cvae)
     assert mosaic.shape == (10 * 8 + 9 * pad, n * 8 + (n - 1) * pad)
     assert [t.get_text() for t in ax.get_yticklabels()] == [str(k) for k in range(10)]
     assert ax.get_ylabel() == "class"
@@ -416,7 +417,7 @@ def test_conditional_samples_into_given_figure_with_rng(cvae):
     rng = np.random.RandomState(0)
     assert plotting.plot_conditional_samples(cvae, n_per_class=3, random_state=rng,
                                              fig=fig) is fig
-    pad = plotting._pad_for(cvae)
+    pad = _grid.pad_for(cvae)
     assert _mosaic(fig.axes[0]).shape == (10 * 8 + 9 * pad, 3 * 8 + 2 * pad)
 
 
@@ -427,7 +428,7 @@ def test_style_transfer_layout(cvae, data):
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     ax = fig.axes[0]
     mosaic = _mosaic(ax)
-    pad = plotting._pad_for(cvae)
+    pad = _grid.pad_for(cvae)
     assert mosaic.shape == (n * 8 + (n - 1) * pad, 11 * 8 + 10 * pad)
     assert [t.get_text() for t in ax.get_xticklabels()] == \
         ["input"] + [str(k) for k in range(10)]
@@ -448,7 +449,7 @@ def test_style_transfer_chosen_classes_flat_input(cvae, data):
     assert plotting.plot_style_transfer(cvae, flat, classes=[7, 1], fig=fig) is fig
     ax = fig.axes[0]
     mosaic = _mosaic(ax)
-    pad = plotting._pad_for(cvae)
+    pad = _grid.pad_for(cvae)
     assert mosaic.shape == (3 * 8 + 2 * pad, 3 * 8 + 2 * pad)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["input", "7", "1"]
     np.testing.assert_allclose(_cell(mosaic, 2, 1, 8, 8, pad),

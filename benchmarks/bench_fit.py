@@ -38,7 +38,6 @@ from _common import (  # noqa: E402
 )
 
 from skvae import VAETransformer  # noqa: E402
-from skvae.likelihoods import make_likelihood  # noqa: E402
 from skvae.modules import build_vae  # noqa: E402
 from skvae.net import NegativeELBO, build_optimizer  # noqa: E402
 
@@ -49,8 +48,9 @@ def make_module(seed):
     torch.manual_seed(seed)
     defaults = VAETransformer().get_params()
     shape = (1, 28, 28)
-    return build_vae("conv", shape, LATENT_DIM, make_likelihood("bernoulli", shape),
-                     channels=defaults["channels"], hidden_dim=defaults["hidden_dim"])
+    return build_vae(architecture="conv", event_shape=shape, latent_dim=LATENT_DIM,
+                     likelihood="bernoulli", channels=defaults["channels"],
+                     hidden_dim=defaults["hidden_dim"])
 
 
 def timed(device, fn):
@@ -85,7 +85,7 @@ def bare_skorch(X, epochs, device, seed):
 
 
 def skvae_fit(X, epochs, device, seed):
-    return VAETransformer(latent_dim=LATENT_DIM, batch_size=BATCH_SIZE, lr=LR,
+    return VAETransformer(n_components=LATENT_DIM, batch_size=BATCH_SIZE, lr=LR,
                           optimizer=torch.optim.Adam, weight_decay=0.0, lr_schedule="constant",
                           max_epochs=epochs, device=device, random_state=seed).fit(X)
 

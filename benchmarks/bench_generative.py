@@ -117,7 +117,7 @@ def conditional_table(args, judge, X_train, y_train, X_test, y_test):
           f"{'ELBO log p(x|y)':>15}  {'active':>6}  {'fit s':>7}")
     asked = np.repeat(classes, args.n_per_class)
     for latent_dim in CONDITIONAL_LATENT_DIMS:
-        vae, seconds = fit_vae(args, X_train, y_train, latent_dim=latent_dim,
+        vae, seconds = fit_vae(args, X_train, y_train, n_components=latent_dim,
                                conditional=True, sampler="gmm")
         rng = np.random.RandomState(args.seed)
         # Codes from the N(0, I) prior, decoded directly, beside the sampler's.
@@ -147,7 +147,7 @@ def unconditional_tables(args, judge, X_train, X_test):
           f"{f'K={ks[-1]} s':>8}")
     models = {}
     for latent_dim in UNCONDITIONAL_LATENT_DIMS:
-        vae, seconds = fit_vae(args, X_train, latent_dim=latent_dim, sampler="gmm")
+        vae, seconds = fit_vae(args, X_train, n_components=latent_dim, sampler="gmm")
         models[latent_dim] = vae
         bounds = []
         for K in ks:

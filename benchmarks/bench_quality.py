@@ -45,7 +45,7 @@ GOALS = {2: (0.78, 0.038, 148.0), 16: (0.97, 0.009, 102.0)}
 
 
 def run_skvae(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
-    vae = VAETransformer(latent_dim=latent_dim, max_epochs=epochs, device=device,
+    vae = VAETransformer(n_components=latent_dim, max_epochs=epochs, device=device,
                          random_state=seed)
     with Timer(device) as t:
         vae.fit(Xtr)
@@ -88,6 +88,9 @@ def main(argv=None):
                         help="comma-separated latent sizes (default 2,16)")
     parser.add_argument("--repeats", type=positive_int, default=1,
                         help="seeds per model, from --seed up; a mean row follows")
+    parser.add_argument("--models", default="plain,skvae,pca",
+                        help="comma-separated models to run, of plain, skvae and pca "
+                             "(default: all three)")
     args = parser.parse_args(argv)
     apply_common_args(args)
 
@@ -104,8 +107,14 @@ def main(argv=None):
     print("-" * len(cols))
     # PCA's figures do not depend on the seed (at this size scikit-learn picks
     # an exact solver; seeds 0 to 2 gave the same), so it runs once.
-    runners = [("plain PyTorch port", run_plain, seeds), ("skvae defaults", run_skvae, seeds),
-               ("PCA", run_pca, seeds[:1])]
+    runners = {"plain": ("plain PyTorch port", run_plain, seeds),
+               "skvae": ("skvae defaults", run_skvae, seeds),
+               "pca": ("PCA", run_pca, seeds[:1])}
+    unknown = set(args.models.split(",")) - set(runners)
+    if unknown:
+        parser.error(f"--models: unknown model(s) {', '.join(sorted(unknown))}; "
+                     f"choose from {', '.join(runners)}")
+    runners = [runners[name] for name in args.models.split(",")]
     for latent_dim in (int(d) for d in args.latent_dims.split(",")):
         for name, runner, runner_seeds in runners:
             results = []

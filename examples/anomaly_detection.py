@@ -93,7 +93,7 @@ def main(argv=None):
     is_anomaly = y_test == ANOMALY
     flat_train, flat_test = X_train.reshape(len(X_train), -1), X_test.reshape(n_test, -1)
 
-    vae = VAETransformer(latent_dim=args.latent_dim, max_epochs=args.epochs,
+    vae = VAETransformer(n_components=args.latent_dim, max_epochs=args.epochs,
                          batch_size=128, verbose=1, random_state=args.random_state)
     print(f"Training on {len(X_train)} MNIST test images of the digits 0-8 "
           f"for {args.epochs} epochs...")

@@ -81,10 +81,10 @@ def main(argv=None):
     n_test = len(X) // 5
     X_train, y_train, X_test, y_test = X[:-n_test], y[:-n_test], X[-n_test:], y[-n_test:]
 
-    vae = VAETransformer(latent_dim=args.latent_dim, conditional=True,
+    vae = VAETransformer(n_components=args.latent_dim, conditional=True,
                          max_epochs=args.epochs, batch_size=128, verbose=1,
                          random_state=args.random_state)
-    print(f"Training a conditional VAE (latent_dim={args.latent_dim}) on "
+    print(f"Training a conditional VAE (n_components={args.latent_dim}) on "
           f"{len(X_train)} MNIST test images for {args.epochs} epochs...")
     start = time.perf_counter()
     vae.fit(X_train, y_train)

@@ -5,7 +5,7 @@ on this machine (under :func:`skvae.dask.torch_worker_config`, without which
 Dask's workers run torch at half speed) and runs two jobs twice, in this
 process and on the cluster, then prints both times and the speed-up:
 
-1. ``GridSearchCV`` over ``latent_dim`` (scored by the VAE's own held-out
+1. ``GridSearchCV`` over ``n_components`` (scored by the VAE's own held-out
    ELBO), on the cluster through joblib's Dask backend. With a fixed
    ``random_state`` both runs find the same scores.
 2. Encoding MNIST as a dask array chunked along the images, with
@@ -95,7 +95,7 @@ def main(argv=None):
     X = X[:args.n_samples]
     vae = VAETransformer(max_epochs=args.epochs, random_state=args.random_state)
     # refit=False: the refit on all of X runs in this process either way.
-    search = GridSearchCV(vae, {"latent_dim": args.latent_dims}, cv=args.cv, refit=False)
+    search = GridSearchCV(vae, {"n_components": args.latent_dims}, cv=args.cv, refit=False)
     print(f"{len(args.latent_dims) * args.cv} fits of {args.epochs} epoch(s) on "
           f"{len(X) - len(X) // args.cv} MNIST images; this process uses "
           f"{torch.get_num_threads()} torch thread(s).")
@@ -103,7 +103,7 @@ def main(argv=None):
     warm_up()
     local, local_time = timed(lambda: search.fit(X).cv_results_)
     best = args.latent_dims[int(np.argmin(local["rank_test_score"]))]
-    model = vae.set_params(latent_dim=best).fit(X)
+    model = vae.set_params(n_components=best).fit(X)
     Z, encode_time = timed(lambda: model.transform(X))
 
     start = time.perf_counter()
@@ -132,9 +132,9 @@ def main(argv=None):
     print("\nGridSearchCV, mean held-out ELBO (nats per image):")
     for dim, one, many in zip(args.latent_dims, local["mean_test_score"],
                               remote["mean_test_score"]):
-        print(f"  latent_dim={dim:<3d} one process {one:9.3f}   cluster {many:9.3f}")
+        print(f"  n_components={dim:<3d} one process {one:9.3f}   cluster {many:9.3f}")
     same = np.allclose(local["mean_test_score"], remote["mean_test_score"], rtol=1e-5)
-    print(f"Same scores: {same}; best latent_dim: {best}")
+    print(f"Same scores: {same}; best n_components: {best}")
     print(f"Codes of {len(X)} images in blocks of {args.chunk_size}: max difference "
           f"from the in-memory transform {np.abs(Z_dask - Z).max():.1e}\n")
     report("Grid search", local_time, remote_time, n_workers)

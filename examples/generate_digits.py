@@ -68,7 +68,7 @@ def main(argv=None):
     if args.n_samples:
         X = X[:args.n_samples]
 
-    vae = VAETransformer(latent_dim=args.latent_dim, max_epochs=epochs, verbose=1,
+    vae = VAETransformer(n_components=args.latent_dim, max_epochs=epochs, verbose=1,
                          random_state=args.random_state, **params)
     vae.fit(X)
     print(f"Fitted on {len(X)} images of shape {X.shape[1:]}: "

@@ -2,7 +2,7 @@
 
 Two ways a :class:`skvae.VAETransformer` plugs into scikit-learn:
 
-1. ``GridSearchCV`` over ``latent_dim`` with **no scorer**: the estimator's
+1. ``GridSearchCV`` over ``n_components`` with **no scorer**: the estimator's
    own ``score`` is the mean ELBO per sample (nats, higher is better) on
    the held-out fold, so the search picks the latent size under which the
    model best explains unseen data.
@@ -74,19 +74,19 @@ def main(argv=None):
                          random_state=args.random_state, **params)
 
     # 1. Model selection with the VAE's own score (the ELBO): no scorer.
-    search = GridSearchCV(vae, {"latent_dim": args.latent_dims}, cv=3)
+    search = GridSearchCV(vae, {"n_components": args.latent_dims}, cv=3)
     search.fit(X_train / X_train.max())
     table = pd.DataFrame(search.cv_results_)[
-        ["param_latent_dim", "mean_test_score", "std_test_score", "rank_test_score"]]
-    print("GridSearchCV over latent_dim, scored by the held-out ELBO "
+        ["param_n_components", "mean_test_score", "std_test_score", "rank_test_score"]]
+    print("GridSearchCV over n_components, scored by the held-out ELBO "
           "(nats per image, higher is better):")
     print(table.to_string(index=False, float_format="{:.2f}".format))
-    best = search.best_params_["latent_dim"]
-    print(f"Best latent_dim: {best}\n")
+    best = search.best_params_["n_components"]
+    print(f"Best n_components: {best}\n")
 
     # 2. The VAE as a feature extractor in a pipeline, against PCA.
     for name, reducer in [
-        (f"VAETransformer(latent_dim={best})", vae.set_params(latent_dim=best)),
+        (f"VAETransformer(n_components={best})", vae.set_params(n_components=best)),
         (f"PCA(n_components={best})",
          PCA(n_components=best, random_state=args.random_state)),
     ]:

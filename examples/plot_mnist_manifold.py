@@ -71,7 +71,7 @@ def main(argv=None):
     n_test = len(X) // 5
     X_train, X_test, y_test = X[:-n_test], X[-n_test:], y[-n_test:]
 
-    vae = VAETransformer(latent_dim=2, max_epochs=args.epochs, batch_size=128,
+    vae = VAETransformer(n_components=2, max_epochs=args.epochs, batch_size=128,
                          verbose=1, random_state=args.random_state)
     print(f"Training on {len(X_train)} MNIST {args.subset} images "
           f"for {args.epochs} epochs...")

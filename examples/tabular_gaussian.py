@@ -65,7 +65,7 @@ def main(argv=None):
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 
-    vae = VAETransformer(latent_dim=args.latent_dim, likelihood="gaussian",
+    vae = VAETransformer(n_components=args.latent_dim, likelihood="gaussian",
                          architecture="mlp", hidden_dim=64, batch_size=64,
                          max_epochs=args.epochs, random_state=args.random_state)
     vae.fit(X_train)

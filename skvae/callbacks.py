@@ -1,103 +1,88 @@
-"""skorch callbacks that shape training: learning-rate schedule and KL warm-up.
+"""skorch callbacks that shape and guard training.
 
-:class:`skvae.VAETransformer` adds them from its ``lr_schedule`` and
-``kl_warmup_epochs`` parameters; they work with any skorch net whose
-criterion has a ``beta`` attribute (e.g. :class:`skvae.net.VAENet`).
+:class:`skvae.VAETransformer` adds them from its parameters: the learning
+rate schedule (``lr_schedule``, torch's own schedulers driven by skorch's
+``LRScheduler``), the KL warm-up (``kl_warmup_epochs``); every
+:class:`skvae.net.VAENet` checks its losses with :class:`DivergenceCheck`.
+They work with any skorch net whose criterion has a ``beta`` attribute.
 """
 
 import math
 
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
+from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
 LR_SCHEDULES = ("onecycle", "cosine", "constant")
 
 
-def schedule_factor(schedule, progress, warmup_fraction=0.3, initial_div=25.0,
-                    final_div=1e4):
-    """Multiplier of the peak learning rate at ``progress`` in [0, 1] of a run.
+class TrainingDivergedError(FloatingPointError):
+    """Raised when the training or validation loss becomes NaN or infinite."""
 
-    "onecycle": linear warm-up from ``1 / initial_div`` to 1 over the first
-    ``warmup_fraction`` of the run, then cosine annealing down to
-    ``1 / final_div`` (the shape of ``torch.optim.lr_scheduler.OneCycleLR``
-    with a linear warm-up). "cosine": cosine annealing from 1 to
-    ``1 / final_div``, no warm-up. "constant": 1.
+
+def one_cycle(optimizer, total_steps, warmup_fraction=0.3, initial_div=25.0, final_div=1e4,
+              last_epoch=-1):
+    """Linear warm-up, then cosine annealing, over ``total_steps`` steps.
+
+    From ``lr / initial_div`` up to the optimizer's ``lr`` over the first
+    ``warmup_fraction`` of the steps (torch's ``LinearLR``), then down to
+    ``lr / final_div`` (``CosineAnnealingLR``), chained by ``SequentialLR``.
+    (torch's ``OneCycleLR`` warms up along a cosine instead.)
     """
-    if schedule == "constant":
-        return 1.0
-    progress = min(max(progress, 0.0), 1.0)
-    low = 1.0 / final_div
-    if schedule == "onecycle":
-        if progress < warmup_fraction:
-            start = 1.0 / initial_div
-            return start + (1.0 - start) * progress / warmup_fraction
-        progress = (progress - warmup_fraction) / (1.0 - warmup_fraction)
-    return low + (1.0 - low) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    warmup = max(1, round(warmup_fraction * total_steps))
+    lr = optimizer.param_groups[0]["lr"]
+    return SequentialLR(optimizer, [
+        LinearLR(optimizer, start_factor=1.0 / initial_div, total_iters=warmup),
+        CosineAnnealingLR(optimizer, T_max=max(1, total_steps - warmup), eta_min=lr / final_div),
+    ], milestones=[warmup], last_epoch=last_epoch)
 
 
-class LRSchedule(Callback):
-    """Set the learning rate batch by batch over the epochs of one fit call.
+def cosine(optimizer, total_steps, final_div=1e4, last_epoch=-1):
+    """Cosine annealing from the optimizer's ``lr`` to ``lr / final_div`` over ``total_steps``."""
+    lr = optimizer.param_groups[0]["lr"]
+    return CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=lr / final_div,
+                             last_epoch=last_epoch)
 
-    The schedule spans the epochs of each call to the net's ``fit`` or
-    ``partial_fit``, so a warm-started ``fit`` runs a new cycle. A call that
-    trains a single epoch (e.g. :meth:`skvae.VAETransformer.partial_fit`,
-    which may be fed a chunk of data at a time) keeps the peak learning
-    rate constant instead of annealing it within the chunk. The peak is
-    the optimizer's learning rate ``net.lr``.
+
+class FitLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler`` for a schedule that spans the batches of one fit call.
+
+    The schedule's length in optimizer steps is known only once the
+    training data has been split and batched, so the torch scheduler is
+    built at the first epoch rather than when training begins, as
+    ``policy(optimizer, total_steps=..., **kwargs)`` for ``net.max_epochs``
+    epochs of that epoch's batches, and stepped after every training batch.
+    Each call to the net's ``fit`` or ``partial_fit`` runs the whole
+    schedule.
 
     Parameters
     ----------
-    schedule : {"onecycle", "cosine", "constant"}, default="onecycle"
-        See :func:`schedule_factor`.
-    warmup_fraction : float, default=0.3
-        Fraction of the run spent warming up ("onecycle" only).
-    initial_div, final_div : float, default=25, 1e4
-        The run starts at ``lr / initial_div`` ("onecycle") and ends at
-        ``lr / final_div``.
+    policy : callable, default=one_cycle
+        Makes the torch scheduler, e.g. :func:`one_cycle` or :func:`cosine`.
+    **kwargs
+        Passed to the policy, as with ``LRScheduler``.
     """
 
-    def __init__(self, schedule="onecycle", warmup_fraction=0.3, initial_div=25.0,
-                 final_div=1e4):
-        self.schedule = schedule
-        self.warmup_fraction = warmup_fraction
-        self.initial_div = initial_div
-        self.final_div = final_div
-
-    def initialize(self):
-        if self.schedule not in LR_SCHEDULES:
-            raise ValueError(f"schedule must be one of {LR_SCHEDULES}; got {self.schedule!r}.")
-        self.step_ = 0
-        self.total_steps_ = None
-        return self
+    def __init__(self, policy=one_cycle, **kwargs):
+        super().__init__(policy=policy, step_every="batch", **kwargs)
 
     def on_train_begin(self, net, **kwargs):
-        self.step_ = 0
-        self.total_steps_ = None
-        self.epochs_ = net.max_epochs
+        self.lr_scheduler_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        if self.total_steps_ is None:
-            n_batches = len(net.get_iterator(dataset_train, training=True))
-            self.total_steps_ = max(1, n_batches * self.epochs_)
+        if self.lr_scheduler_ is None:
+            steps = len(net.get_iterator(dataset_train, training=True)) * net.max_epochs
+            self.lr_scheduler_ = self._get_scheduler(net, self.policy_, last_epoch=-1,
+                                                     total_steps=steps, **self.kwargs)
 
-    def _factor(self):
-        if self.epochs_ <= 1 or self.total_steps_ is None:
-            return 1.0
-        return schedule_factor(self.schedule, self.step_ / self.total_steps_,
-                               self.warmup_fraction, self.initial_div, self.final_div)
 
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if not training:
-            return
-        lr = net.lr * self._factor()
-        for group in net.optimizer_.param_groups:
-            group["lr"] = lr
-        self.step_ += 1
+#: The name skvae 0.1.0 pickled its schedule callback under; its models load with it.
+LRSchedule = FitLRScheduler
 
-    def on_train_end(self, net, **kwargs):
-        # Leave the optimizer at its nominal learning rate, so that code
-        # training the module further by hand starts from ``net.lr``.
-        for group in net.optimizer_.param_groups:
-            group["lr"] = net.lr
+
+def lr_schedule(schedule):
+    """The skorch callback that runs ``schedule`` ("onecycle", "cosine"; None for "constant")."""
+    policies = {"onecycle": one_cycle, "cosine": cosine}
+    return FitLRScheduler(policies[schedule]) if schedule in policies else None
 
 
 class KLWarmup(Callback):
@@ -136,3 +121,35 @@ class KLWarmup(Callback):
 
     def on_train_end(self, net, **kwargs):
         self._set(net, self.beta)
+
+
+class DivergenceCheck(Callback):
+    """Stop training at the first batch whose loss is NaN or infinite.
+
+    It reads the loss skorch has just recorded in the batch history, so it
+    costs no extra device sync, and raises :class:`TrainingDivergedError`
+    before any later callback sees the bad batch. The optimizer has taken
+    that batch's step by then; :class:`skvae.VAETransformer` discards the
+    whole call.
+    """
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        self.seen_ = {"train": 0, "valid": 0}
+        self.n_batches_ = {
+            "train": len(net.get_iterator(dataset_train, training=True)),
+            "valid": 0 if dataset_valid is None else len(net.get_iterator(dataset_valid)),
+        }
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        prefix = "train" if training else "valid"
+        self.seen_[prefix] += 1
+        loss = net.history[-1, "batches", -1, prefix + "_loss"]
+        if math.isfinite(loss):
+            return
+        raise TrainingDivergedError(
+            f"The {prefix} loss became {loss} at epoch {len(net.history)}, batch "
+            f"{self.seen_[prefix]} of {self.n_batches_[prefix]}. Training stopped; a "
+            f"VAETransformer keeps the state it had before this call. Try a lower "
+            f"learning rate (lr={net.lr:g} now), e.g. lr={net.lr / 10:g}, or check "
+            "the data for extreme values."
+        )

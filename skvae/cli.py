@@ -231,9 +231,9 @@ def _demo(args):
         random_state=args.random_state)
     epochs = args.epochs or DEFAULT_EPOCHS[args.dataset]
 
-    vae = VAETransformer(latent_dim=args.latent_dim, max_epochs=epochs, verbose=1,
+    vae = VAETransformer(n_components=args.latent_dim, max_epochs=epochs, verbose=1,
                          random_state=args.random_state, **MODEL_PARAMS[args.dataset])
-    print(f"Training a VAE (latent_dim={args.latent_dim}, "
+    print(f"Training a VAE (n_components={args.latent_dim}, "
           f"{MODEL_PARAMS[args.dataset]['architecture']}) on {len(X_train)} images "
           f"of {description} for {epochs} epoch{'s' * (epochs != 1)}; "
           f"{len(X_test)} held out.",

@@ -82,11 +82,11 @@ def transform(vae, X):
 
     Returns
     -------
-    Z : dask array of shape (n_samples, latent_dim), float32
+    Z : dask array of shape (n_samples, n_components), float32
         Lazy; equal to ``vae.transform(X)``.
     """
     check_is_fitted(vae)
-    return _map_samples(_transform, vae, X, None, (vae.latent_dim,), np.float32)
+    return _map_samples(_transform, vae, X, None, (vae.n_components_,), np.float32)
 
 
 def score_samples(vae, X, y=None, n_importance=1):

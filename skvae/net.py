@@ -1,32 +1,32 @@
 """The skorch net that trains a :class:`skvae.modules.VAE`.
 
 skorch runs the training loop (callbacks, history, checkpoints, printing);
-this subclass changes how data reaches the module and how losses are
-recorded, because for a small VAE those dominate the run time:
-
-* the data is moved to the device once and batched by index there, instead
-  of a ``DataLoader`` indexing numpy rows one by one and collating them;
-* batch losses stay on the device during an epoch and are read back once
-  at its end, instead of one ``.item()`` (a device sync) per batch;
-* the epoch's losses are checked then, and a non-finite loss stops training
-  with an error and the weights of the last good epoch restored;
-* a memory-mapped training array is never loaded whole: each batch's rows
-  are read from it, and cast to float32, as the batch is drawn.
+this subclass plugs into its documented hooks: ``get_dataset`` and
+``get_iterator`` feed the data (see :mod:`skvae.data`), ``get_loss`` is the
+negative ELBO, ``infer`` adds autocast and the compiled training module, and
+a default callback stops training on a non-finite loss. The module is built
+by :func:`skvae.modules.build_vae` from the net's ``module__*`` parameters,
+so the network's structure is part of the net's parameters.
 """
 
 import copy
 import inspect
-import mmap
 import sys
 import warnings
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
+from scipy.special import logsumexp
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.history import History
 from skorch.utils import to_device
 from torch import nn
+
+from .callbacks import DivergenceCheck
+from .data import IndexBatches, MemmapDataset, TensorDataset, is_memory_mapped
+from .modules import build_vae
 
 #: Rows per forward pass in ``transform``, ``score_samples`` and friends.
 INFERENCE_BATCH_SIZE = {"cpu": 1024, "cuda": 8192}
@@ -35,7 +35,7 @@ INFERENCE_BATCH_SIZE = {"cpu": 1024, "cuda": 8192}
 #: falls back to keeping it on the host and copying batch by batch.
 DEVICE_DATA_FRACTION = 0.5
 
-#: Stands for the net's ``module`` in its pickle when that is ``module_``.
+#: What skvae 0.1.0 pickled as the net's ``module`` (which was ``module_`` itself).
 _MODULE_IS_MODULE_ = "<module_>"
 
 
@@ -85,24 +85,6 @@ def dask_worker_threads():
         torch.set_num_threads(previous)
 
 
-def is_memory_mapped(X):
-    """Whether numpy array ``X`` is a view of a memory-mapped file.
-
-    ``np.load(mmap_mode=...)`` and ``np.memmap`` give ``np.memmap``
-    instances; scikit-learn's validation turns them into plain ndarray
-    views whose ``base`` chain still ends in the map.
-    """
-    while isinstance(X, np.ndarray):
-        if isinstance(X, np.memmap):
-            return True
-        X = X.base
-    return isinstance(X, mmap.mmap)
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite."""
-
-
 class NegativeELBO(nn.Module):
     """The loss: minus the ELBO per sample, averaged over the batch.
 
@@ -121,124 +103,12 @@ class NegativeELBO(nn.Module):
         return (-(output.log_lik.mean(dim=0) - self.beta * output.kl) + output.penalty).mean()
 
 
-class TensorDataset(torch.utils.data.Dataset):
-    """Rows of a data tensor and, for a conditional model, of its conditions.
-
-    The tensors stay wherever they live (device or host).
-    """
-
-    def __init__(self, X, condition=None):
-        self.X = X
-        self.condition = condition
-
-    def __len__(self):
-        return len(self.X)
-
-    @property
-    def device(self):
-        """Where the rows live, and so where batch indices are drawn."""
-        return self.X.device
-
-    def data_rows(self, idx):
-        return self.X[idx]
-
-    def rows(self, idx):
-        """The module's input for rows ``idx``: a tensor, or a dict with the condition."""
-        if self.condition is None:
-            return self.data_rows(idx)
-        return {"x": self.data_rows(idx), "condition": self.condition[idx]}
-
-    def __getitem__(self, i):
-        return self.rows(i), torch.empty(0)
-
-
-class MemmapDataset(TensorDataset):
-    """Rows of a memory-mapped numpy array, read from it batch by batch.
-
-    Only the rows of the batch being drawn are copied out of the map (and
-    cast to float32), so the array may be far larger than memory. The
-    conditions, one short row per sample, are a host tensor.
-    """
-
-    device = torch.device("cpu")
-
-    def data_rows(self, idx):
-        return torch.from_numpy(np.asarray(self.X[idx.numpy()], dtype=np.float32))
-
-
-def _n_rows(batch_input):
-    return len(batch_input["x"] if isinstance(batch_input, dict) else batch_input)
-
-
-class IndexBatches:
-    """Batches of a :class:`TensorDataset` (or a ``Subset`` of one), cut by index.
-
-    When shuffling (training), a last batch of a single sample is folded
-    into the one before it, so no batch statistic is ever taken over one
-    row; with ``drop_ragged`` the short remainder is left out instead (a
-    different one each shuffled epoch), so every batch has the same shape.
-
-    Parameters
-    ----------
-    dataset : TensorDataset or Subset of one
-    batch_size : int
-    shuffle : bool
-    transfer : callable
-        Moves a batch to where the module runs.
-    drop_ragged : bool, default=False
-    """
-
-    def __init__(self, dataset, batch_size, shuffle, transfer, drop_ragged=False):
-        indices = None
-        if isinstance(dataset, torch.utils.data.Subset):
-            indices = torch.as_tensor(dataset.indices)
-            dataset = dataset.dataset
-        self.dataset = dataset
-        self.indices = indices
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.transfer = transfer
-        self.drop_ragged = drop_ragged
-
-    def _n_rows(self):
-        return len(self.dataset) if self.indices is None else len(self.indices)
-
-    def __len__(self):
-        n = self._n_rows()
-        if self.drop_ragged:
-            return max(1, n // self.batch_size)
-        n_batches = -(-n // self.batch_size)
-        return n_batches - (self.shuffle and n > 1 and n % self.batch_size == 1)
-
-    def _order(self):
-        index_device = self.dataset.device
-        n = self._n_rows()
-        order = (torch.randperm(n, device=index_device) if self.shuffle
-                 else torch.arange(n, device=index_device))
-        if self.indices is not None:
-            order = self.indices.to(index_device)[order]
-        return order
-
-    def __iter__(self):
-        chunks = list(torch.split(self._order(), self.batch_size))
-        if len(chunks) > 1 and self.drop_ragged and len(chunks[-1]) < self.batch_size:
-            chunks.pop()
-        elif self.shuffle and len(chunks) > 1 and len(chunks[-1]) == 1:
-            chunks[-2:] = [torch.cat(chunks[-2:])]
-        for idx in chunks:
-            rows = self.dataset.rows(idx)
-            if isinstance(rows, dict):
-                yield {key: self.transfer(value) for key, value in rows.items()}, None
-            else:
-                yield self.transfer(rows), None
-
-
 def build_optimizer(optimizer, params, **kwargs):
     """``optimizer(params, **kwargs)``, with its fused kernel where torch has one.
 
     A fused Adam(W) updates every parameter in one kernel instead of a loop
-    of per-tensor operations: 24% less time per training step of the default
-    MNIST net on one CPU core. Optimizers without a ``fused`` option, torch
+    of per-tensor operations, which shortens a training step of the small
+    default net noticeably even on a CPU. Optimizers without a ``fused`` option, torch
     before 2.4 on a CPU (no fused CPU kernels) and an explicit ``fused`` or
     ``foreach`` get the optimizer as asked.
     """
@@ -255,7 +125,10 @@ def build_optimizer(optimizer, params, **kwargs):
 class VAENet(NeuralNet):
     """skorch ``NeuralNet`` for a :class:`skvae.modules.VAE`.
 
-    Takes the usual ``NeuralNet`` parameters plus:
+    Takes the usual ``NeuralNet`` parameters; by default the module is
+    :func:`skvae.modules.build_vae`, configured by ``module__*`` parameters
+    (``module__architecture``, ``module__event_shape``, ``module__latent_dim``,
+    ...), and the criterion :class:`NegativeELBO`. And:
 
     Parameters
     ----------
@@ -271,30 +144,34 @@ class VAENet(NeuralNet):
         and inference runs eagerly on batches of any size.
     """
 
-    def __init__(self, *args, precision="fp32", channels_last=False, compile_training=False,
-                 **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, module=build_vae, *args, criterion=NegativeELBO, precision="fp32",
+                 channels_last=False, compile_training=False, **kwargs):
+        super().__init__(module, *args, criterion=criterion, **kwargs)
         self.precision = precision
         self.channels_last = channels_last
         self.compile_training = compile_training
 
     # -- data -------------------------------------------------------------
     def get_dataset(self, X, y=None):
-        """Wrap numeric numpy data, and one-hot conditions ``y`` if any, for training.
+        """Wrap numeric numpy data, or ``{"x": X, "condition": C}``, for training.
 
         A memory-mapped ``X`` stays where it is and is read batch by batch;
-        other data is copied to the device as float32 once.
+        other data is copied to the device as float32 once. ``y`` is unused:
+        a conditional model's one-hot conditions come inside ``X``.
         """
         if isinstance(X, torch.utils.data.Dataset):
             return X
+        X, condition = (X["x"], X["condition"]) if isinstance(X, dict) else (X, None)
         if is_memory_mapped(X):
-            return MemmapDataset(X, None if y is None else torch.from_numpy(y))
-        condition = None if y is None else self.to_training_tensor(y)
+            return MemmapDataset(X, None if condition is None else torch.from_numpy(condition))
+        condition = None if condition is None else self.to_training_tensor(condition)
         return TensorDataset(self.to_training_tensor(X), condition)
 
     def to_training_tensor(self, X):
         """Put ``X`` (numeric numpy) on the device as float32 when it fits, else on the host."""
-        X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        # torch cannot share a read-only buffer (it warns and may write to it).
+        X = torch.from_numpy(X if X.flags.writeable else X.copy())
         device = torch.device(self.device)
         if device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(device)
@@ -314,6 +191,18 @@ class VAENet(NeuralNet):
         return x
 
     # -- training ---------------------------------------------------------
+    def get_default_callbacks(self):
+        return [*super().get_default_callbacks(), ("divergence_check", DivergenceCheck())]
+
+    def on_train_end(self, net, **kwargs):
+        super().on_train_end(net, **kwargs)
+        # A torch scheduler holds the optimizer, and through it the weights:
+        # kept by its callback, it would pickle them a second time with the
+        # net. skorch's LRScheduler builds a new one when training begins.
+        for _, cb in self.callbacks_:
+            if isinstance(cb, LRScheduler):
+                cb.lr_scheduler_ = None
+
     def autocast(self):
         if self.precision == "fp32":
             return nullcontext()
@@ -328,9 +217,37 @@ class VAENet(NeuralNet):
 
     def initialize_module(self):
         super().initialize_module()
+        self._format_module()
+        return self
+
+    def _format_module(self):
         if self.channels_last:
             self.module_.to(memory_format=torch.channels_last)
         self.__dict__.pop("_compiled", None)
+
+    def resume(self, previous):
+        """Initialize this net to continue ``previous``'s training.
+
+        Takes copies of its module (weights), optimizer state and history,
+        and keeps this net's own settings (learning rate, weight decay,
+        batch size, callbacks, ...); ``previous`` is left untouched, so a
+        failed continuation can be discarded. The optimizer state carries
+        over when the optimizer class is the same.
+        """
+        self.initialize()
+        self.module_ = copy.deepcopy(previous.module_).to(self.device)
+        self._format_module()
+        self.initialize_optimizer()
+        for group in self.optimizer_.param_groups:
+            # What a torch scheduler resuming at a later epoch needs.
+            group["initial_lr"] = group["lr"]
+        if type(previous.optimizer_) is type(self.optimizer_):
+            state = copy.deepcopy(previous.optimizer_.state_dict()["state"])
+            self.optimizer_.load_state_dict(
+                {"state": state, "param_groups": self.optimizer_.state_dict()["param_groups"]})
+        # skorch only appends to the history and writes to the current
+        # epoch's entry, so the finished epochs can be shared.
+        self.history = History(previous.history)
         return self
 
     def infer(self, x, **fit_params):
@@ -343,69 +260,25 @@ class VAENet(NeuralNet):
                 cache["module"] = torch.compile(module, dynamic=False)
             module = cache["module"]
         if isinstance(x, dict):
-            x, fit_params = x["x"], {**fit_params, "condition": x["condition"]}
+            fit_params = {**fit_params, **x}
+            x = fit_params.pop("x")
         with self.autocast():
             return module(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred)
 
     def __getstate__(self):
         state = super().__getstate__()
         # A compiled module does not pickle; it is rebuilt on the next fit.
         state.pop("_compiled", None)
-        # The module instance given to the net is module_ itself, which skorch
-        # pickles with the device-dependent attributes. Pickled again here,
-        # it would double the size and, fitted on CUDA, not load without it.
-        if state.get("module") is self.__dict__.get("module_"):
-            state["module"] = _MODULE_IS_MODULE_
         return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
         if isinstance(self.module, str) and self.module == _MODULE_IS_MODULE_:
-            self.module = self.module_
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred)
-
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        if iterator is None:
-            return
-        if training:
-            last_good = self._snapshot()
-        losses, sizes = [], []
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            losses.append(step["loss"].detach())
-            sizes.append(_n_rows(batch[0]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-        # One device sync per epoch instead of one per batch.
-        values = torch.stack(losses).float().cpu().numpy() if losses else np.array([])
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            if training:
-                self._restore(last_good)
-            raise TrainingDivergedError(
-                f"The {prefix} loss became {values[bad[0]]} at epoch "
-                f"{len(self.history)}, batch {bad[0] + 1} of {len(values)}. "
-                f"Training was stopped and the weights of the last finite epoch "
-                f"restored. Try a lower learning rate (lr={self.lr:g} now), e.g. "
-                f"lr={self.lr / 10:g}, or check the data for extreme values."
-            )
-        # Fill in the per-batch history skorch's callbacks read, after the
-        # fact: each batch entry was opened by on_batch_begin during the loop.
-        entries = self.history[-1]["batches"][len(self.history[-1]["batches"]) - len(values):]
-        for entry, loss, size in zip(entries, values, sizes):
-            entry[prefix + "_loss"] = float(loss)
-            entry[prefix + "_batch_size"] = size
-        self.history.record(prefix + "_batch_count", len(values))
-
-    def _snapshot(self):
-        return copy.deepcopy((self.module_.state_dict(), self.optimizer_.state_dict()))
-
-    def _restore(self, snapshot):
-        module_state, optimizer_state = snapshot
-        self.module_.load_state_dict(module_state)
-        self.optimizer_.load_state_dict(optimizer_state)
+            # Saved by skvae 0.1.0, whose nets were given the module instance.
+            self.module = build_vae
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         try:
@@ -415,15 +288,22 @@ class VAENet(NeuralNet):
             # skorch's partial_fit swallows the interrupt and keeps the
             # model; say so, since the caller only sees fit return early.
             # EarlyStopping stops training by the same exception.
-            if self._stopped_early():
-                raise
-            warnings.warn(
-                f"Training was interrupted after {len(self.history)} epoch(s); "
-                "keeping the model trained so far.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            if not self._stopped_early():
+                done = self.completed_epochs()
+                batches = sum("train_loss" in b for b in self.history[-1]["batches"])
+                partial = (f" and {batches} batch(es) of epoch {len(self.history)}"
+                           if done < len(self.history) else "")
+                warnings.warn(
+                    f"Training was interrupted after {done} complete epoch(s){partial}; "
+                    "keeping the model trained so far.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             raise
+
+    def completed_epochs(self):
+        """Epochs of the history whose training pass finished."""
+        return sum("train_loss" in epoch for epoch in self.history)
 
     def _stopped_early(self):
         return any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
@@ -495,6 +375,22 @@ class VAENet(NeuralNet):
                 output = self.module_(xb, condition=cb, eps=eps)
                 out.append((output.log_lik[0] - output.kl).cpu())
         return torch.cat(out).numpy()
+
+    def log_bound(self, X, condition=None, n_importance=1, class_prior=None):
+        """A lower bound on log p(x), or log p(x | condition), of each row (float64).
+
+        The ELBO with one posterior sample, the importance-weighted bound
+        with more. With ``class_prior`` and no condition it bounds
+        log p(x) = log sum_k p(k) p(x | k): each class's bound is below its
+        log p(x | k), so their prior-weighted log-sum-exp is below log p(x).
+        """
+        if class_prior is not None and condition is None:
+            bounds = [self.log_bound(X, np.broadcast_to(row, (len(X), len(row))), n_importance)
+                      for row in np.eye(len(class_prior), dtype=np.float32)]
+            return logsumexp(np.stack(bounds) + np.log(class_prior)[:, None], axis=0)
+        if n_importance == 1:
+            return self.elbo(X, condition)
+        return self.importance_weighted_bound(X, n_importance, condition)
 
     def importance_weighted_bound(self, X, n_importance, condition=None, seed=0):
         """The IWAE bound on log p(x) with ``n_importance`` samples, per row.

@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MNIST_DIR
+from conftest import MNIST_DIR, requires_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "bench_generative.py"
 
-pytestmark = pytest.mark.skipif(
-    not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
-    reason=f"MNIST test split not found in {MNIST_DIR} (set SKVAE_MNIST_DIR)")
+pytestmark = requires_mnist
 
 
 def run_bench(*args, timeout=300):

@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import MNIST_DIR
+from conftest import MNIST_DIR, requires_mnist
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
-pytestmark = pytest.mark.skipif(not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
-                                reason="needs the MNIST test split")
+pytestmark = requires_mnist
 
 
 def run_process(script, *args):

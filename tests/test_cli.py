@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 
 from skvae.cli import FIGURES, main  # noqa: E402
 
-from conftest import MNIST_DIR  # noqa: E402
+from conftest import MNIST_DIR, requires_mnist  # noqa: E402
 
 # Quick runs: the figures are checked, not the model's quality.
 QUICK = ["--epochs", "2"]
@@ -116,9 +116,7 @@ def test_module_entry_point_exit_code():
     assert result.stderr.count("\n") == 1 and "--epochs" in result.stderr
 
 
-@pytest.mark.skipif(not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
-                    reason=f"MNIST test split not found in {MNIST_DIR} "
-                           "(set SKVAE_MNIST_DIR)")
+@requires_mnist
 def test_demo_mnist(tmp_path, capsys):
     args = ["demo", "--dataset", "mnist", "--data-home", str(MNIST_DIR),
             "--epochs", "1", "--n-samples", "400", "--out", str(tmp_path)]

@@ -14,7 +14,7 @@ def cvae(digits):
     X, y = digits
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                       "nine"])
-    vae = VAETransformer(latent_dim=2, conditional=True, max_epochs=30, batch_size=64, lr=3e-3,
+    vae = VAETransformer(n_components=2, conditional=True, max_epochs=30, batch_size=64, lr=3e-3,
                          random_state=0)
     return vae.fit(X, names[y]), names
 
@@ -61,7 +61,7 @@ def test_score_is_log_p_x_given_y_and_grid_search_works(cvae, digits):
     wrong = vae.score(X[:200], names[(y[:200] + 1) % 10])
     assert right > wrong + 5
     search = GridSearchCV(VAETransformer(conditional=True, max_epochs=2, batch_size=64,
-                                         random_state=0), {"latent_dim": [1, 2]}, cv=2)
+                                         random_state=0), {"n_components": [1, 2]}, cv=2)
     search.fit(X[:300], y[:300])
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
@@ -82,7 +82,6 @@ def test_a_conditional_vae_runs_as_a_pipeline_step(digits):
         (lambda v: v.sample(2, y="ten"), r"Unknown label\(s\) \['ten'\]"),
         (lambda v: v.sample(3, y=["one", "two"]), "sample got 2 labels for 3 samples"),
         (lambda v: v.inverse_transform(np.zeros((2, 2))), "inverse_transform needs y"),
-        (lambda v: v.score(np.zeros((2, 8, 8))), "score_samples and score needs y"),
     ],
 )
 def test_conditional_errors(cvae, call, message):
@@ -91,9 +90,23 @@ def test_conditional_errors(cvae, call, message):
         call(vae)
 
 
+def test_score_without_labels_bounds_the_marginal_likelihood(cvae, digits):
+    vae, names = cvae
+    X, y = digits
+    X, y = X[:50], names[y[:50]]
+    per_class = np.stack([vae.score_samples(X, np.full(len(X), name)) for name in vae.classes_])
+    np.testing.assert_allclose(vae.class_prior_, np.bincount(digits[1])[np.argsort(names)]
+                               / len(digits[1]))
+    marginal = vae.score_samples(X)
+    expected = np.log(np.exp(per_class.astype(np.float64)).T @ vae.class_prior_)
+    np.testing.assert_allclose(marginal, expected, rtol=1e-5)
+    # Summing over classes can only add probability to the true class's term.
+    assert np.all(marginal >= vae.score_samples(X, y) + np.log(vae.class_prior_.min()) - 1e-3)
+
+
 def test_labels_are_required_and_complete(digits):
     X, y = digits
-    with pytest.raises(ValueError, match=r"conditional=True needs class labels"):
+    with pytest.raises(ValueError, match=r"conditional=True requires y to be passed"):
         VAETransformer(conditional=True).fit(X)
     with pytest.raises(ValueError, match="mark of an unlabeled sample"):
         VAETransformer(conditional=True).fit(X[:20], np.r_[y[:19], -1])
@@ -117,7 +130,7 @@ def test_the_adversary_keeps_the_class_out_of_the_codes(digits):
     X, y = digits
 
     def code_accuracy(weight):
-        vae = VAETransformer(latent_dim=8, conditional=True, adversary_weight=weight,
+        vae = VAETransformer(n_components=8, conditional=True, adversary_weight=weight,
                              max_epochs=30, batch_size=64, lr=3e-3, random_state=0)
         codes = vae.fit(X[:1000], y[:1000]).transform(X)
         return LogisticRegression(max_iter=1000).fit(codes[:1000], y[:1000]).score(

@@ -15,8 +15,9 @@ dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
 import joblib  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
-from test_examples import needs_mnist, run_example  # noqa: E402
-from test_scaling import TINY, RecordThreads  # noqa: E402
+from conftest import requires_mnist  # noqa: E402
+from test_examples import run_example  # noqa: E402
+from test_net import TINY, RecordThreads  # noqa: E402
 
 from skvae import VAETransformer  # noqa: E402
 from skvae import dask as skvae_dask  # noqa: E402
@@ -38,7 +39,7 @@ def test_workers_get_the_mmap_threshold_only_from_the_config(client):
     assert "MALLOC_MMAP_THRESHOLD_" not in dask.config.get("distributed.nanny.pre-spawn-environ")
 
 
-@needs_mnist
+@requires_mnist
 def test_dask_cluster_example(client):
     # On this module's cluster: starting a second one would double the
     # time, most of it workers importing torch.
@@ -62,11 +63,11 @@ def images(digits):
 
 @pytest.fixture(scope="module")
 def fitted(images):
-    return VAETransformer(latent_dim=3, **TINY).fit(images)
+    return VAETransformer(n_components=3, **TINY).fit(images)
 
 
 def test_grid_search_on_dask_matches_one_process(client, images):
-    grid = {"latent_dim": [2, 3], "lr": [1e-3, 3e-3]}
+    grid = {"n_components": [2, 3], "lr": [1e-3, 3e-3]}
     search = GridSearchCV(VAETransformer(**TINY), grid, cv=2)
     local = search.fit(images).cv_results_
     with joblib.parallel_backend("dask"):
@@ -105,7 +106,7 @@ def test_fitted_model_pickles_small_and_loads_on_workers(client, fitted, images)
 def test_parallel_post_fit_on_a_2d_dask_array(client, images):
     flat = images.reshape(len(images), -1)
     model = dask_ml_wrappers.ParallelPostFit(
-        VAETransformer(latent_dim=3, image_shape=(8, 8), **TINY)).fit(flat[:100])
+        VAETransformer(n_components=3, image_shape=(8, 8), **TINY)).fit(flat[:100])
     X = da.from_array(flat, chunks=(70, 64))
     Z = model.transform(X)
     assert isinstance(Z, da.Array)
@@ -122,7 +123,7 @@ def test_skvae_dask_matches_in_memory(client, fitted, images, layout):
     data = {"hw": images, "chw": images[:, None],
             "flat-chunked-across-features": images.reshape(300, 64)}[layout]
     vae = fitted if layout != "flat-chunked-across-features" else \
-        VAETransformer(latent_dim=3, image_shape=(8, 8), **TINY).fit(data)
+        VAETransformer(n_components=3, image_shape=(8, 8), **TINY).fit(data)
     X = da.from_array(data, chunks=(70, *(max(1, s // 2) for s in data.shape[1:])))
     Z = skvae_dask.transform(vae, X)
     scores = skvae_dask.score_samples(vae, X, n_importance=3)

@@ -22,16 +22,11 @@ from sklearn.utils import Bunch
 from skvae import datasets
 from skvae.datasets import load_mnist
 
-from conftest import MNIST_DIR
+from conftest import MNIST_DIR, MNIST_FILES, requires_mnist
 
-TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+TEST_FILES = MNIST_FILES
 TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-requires_mnist = pytest.mark.skipif(
-    not all((MNIST_DIR / name).is_file() for name in TEST_FILES),
-    reason=f"MNIST test split not found in {MNIST_DIR} (set SKVAE_MNIST_DIR)",
-)
 
 
 @pytest.fixture(autouse=True)

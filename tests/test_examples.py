@@ -12,13 +12,10 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import pytest  # noqa: E402
 
-from conftest import MNIST_DIR  # noqa: E402
+from conftest import MNIST_DIR, requires_mnist  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-HAVE_MNIST = (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file()
-needs_mnist = pytest.mark.skipif(
-    not HAVE_MNIST, reason=f"MNIST test split not found in {MNIST_DIR} (set SKVAE_MNIST_DIR)")
 
 
 def run_example(name, *args, timeout=300):
@@ -58,7 +55,7 @@ def test_every_example_is_tested():
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
-@needs_mnist
+@requires_mnist
 def test_plot_mnist_manifold(tmp_path):
     # No --data-home: SKVAE_MNIST_DIR, set by run_example, says where MNIST is
     # (test_generate_digits_mnist passes --data-home).
@@ -72,12 +69,12 @@ def test_plot_mnist_manifold(tmp_path):
 
 def test_pipeline_grid_search():
     out = run_example("pipeline_grid_search.py", "--epochs", 1, "--n-samples", 400)
-    for column in ("param_latent_dim", "mean_test_score", "std_test_score",
+    for column in ("param_n_components", "mean_test_score", "std_test_score",
                    "rank_test_score"):
         assert column in out
-    table = out[out.index("param_latent_dim"):].splitlines()[1:4]
+    table = out[out.index("param_n_components"):].splitlines()[1:4]
     assert [int(row.split()[0]) for row in table] == [2, 8, 16]
-    assert "Best latent_dim" in out
+    assert "Best n_components" in out
     assert out.count("test accuracy") == 2 and "PCA" in out
 
 
@@ -88,7 +85,7 @@ def test_generate_digits(tmp_path):
     assert_png(tmp_path / "generated_digits.png")
 
 
-@needs_mnist
+@requires_mnist
 def test_generate_digits_mnist(tmp_path):
     out = run_example("generate_digits.py", "--dataset", "mnist", "--epochs", 1,
                       "--n-samples", 200, "--n-generate", 4,
@@ -103,11 +100,11 @@ def test_tabular_gaussian(tmp_path):
     assert_png(tmp_path / "tabular_latent.png")
 
 
-@needs_mnist
+@requires_mnist
 def test_conditional_digits(tmp_path):
     out = run_example("conditional_digits.py", "--epochs", 1, "--n-samples", 300,
                       "--n-judge", 4, "--data-home", MNIST_DIR, "--out", tmp_path)
-    assert "conditional VAE (latent_dim=2) on 240 MNIST test images" in out
+    assert "conditional VAE (n_components=2) on 240 MNIST test images" in out
     assert "on 60 held-out images" in out
     for row in ("real held-out images, labelled correctly",
                 "samples, labelled as the class asked for",
@@ -118,7 +115,7 @@ def test_conditional_digits(tmp_path):
     assert_png(tmp_path / "conditional_samples.png")
 
 
-@needs_mnist
+@requires_mnist
 def test_anomaly_detection(tmp_path):
     out = run_example("anomaly_detection.py", "--epochs", 1, "--n-samples", 300,
                       "--n-importance", 3, "--out", tmp_path)

@@ -1,3 +1,5 @@
+"""skvae.modules: the PyTorch encoders and decoders."""
+
 import pytest
 import torch
 

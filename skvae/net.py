@@ -24,9 +24,11 @@ from skorch.history import History
 from skorch.utils import to_device
 from torch import nn
 
-from .callbacks import DivergenceCheck
+from .callbacks import DivergenceCheck, TrainingDivergedError
 from .data import IndexBatches, MemmapDataset, TensorDataset, is_memory_mapped
 from .modules import build_vae
+
+__all__ = ["NegativeELBO", "TrainingDivergedError", "VAENet", "build_optimizer"]
 
 #: Rows per forward pass in ``transform``, ``score_samples`` and friends.
 INFERENCE_BATCH_SIZE = {"cpu": 1024, "cuda": 8192}

@@ -218,14 +218,15 @@ class VAENet(NeuralNet):
         return self
 
     def initialize_module(self):
-        super().initialize_module()
-        self._format_module()
-        return self
-
-    def _format_module(self):
+        previous = self.__dict__.get("_resuming")
+        if previous is None:
+            super().initialize_module()
+        else:
+            self.module_ = copy.deepcopy(previous.module_).to(self.device)
         if self.channels_last:
             self.module_.to(memory_format=torch.channels_last)
         self.__dict__.pop("_compiled", None)
+        return self
 
     def resume(self, previous):
         """Initialize this net to continue ``previous``'s training.
@@ -236,10 +237,11 @@ class VAENet(NeuralNet):
         failed continuation can be discarded. The optimizer state carries
         over when the optimizer class is the same.
         """
-        self.initialize()
-        self.module_ = copy.deepcopy(previous.module_).to(self.device)
-        self._format_module()
-        self.initialize_optimizer()
+        self.__dict__["_resuming"] = previous
+        try:
+            self.initialize()
+        finally:
+            del self.__dict__["_resuming"]
         for group in self.optimizer_.param_groups:
             # What a torch scheduler resuming at a later epoch needs.
             group["initial_lr"] = group["lr"]

@@ -29,6 +29,26 @@ requires_mnist = pytest.mark.skipif(not HAVE_MNIST, reason=_NO_MNIST)
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
+#: A network that trains in a fraction of a second: for tests of behaviour.
+TINY = dict(channels=(4,), hidden_dim=8, max_epochs=1, batch_size=16, random_state=0)
+#: A short run of the default network.
+FAST = dict(max_epochs=2, batch_size=64, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def images_30():
+    """30 random 6x6 images in [0, 1]."""
+    return np.random.default_rng(0).random((30, 6, 6), dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def fitted_30(images_30):
+    """A TINY model of ``images_30``; tests must not change it."""
+    from skvae import VAETransformer
+
+    return VAETransformer(**TINY).fit(images_30)
+
+
 @pytest.fixture(scope="session")
 def digits():
     """Digits as (1797, 8, 8) images in [0, 1], and their labels."""

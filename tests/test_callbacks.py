@@ -10,21 +10,16 @@ from skorch.callbacks import (Callback, Checkpoint, EarlyStopping, EpochScoring,
                               LRScheduler)
 from torch.optim.lr_scheduler import StepLR
 
+from conftest import TINY as TINY_ONE_EPOCH
 from skvae import VAETransformer
 
 TINY = dict(channels=(4,), hidden_dim=8, max_epochs=3, batch_size=10, random_state=0)
 #: 30 images in batches of 16, for the test of early stopping's best weights.
-TINY_ONE_EPOCH = dict(channels=(4,), hidden_dim=8, max_epochs=1, batch_size=16, random_state=0)
 
 
 @pytest.fixture(scope="module")
 def images():
     return np.random.default_rng(0).random((40, 6, 6), dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def images_30():
-    return np.random.default_rng(0).random((30, 6, 6), dtype=np.float32)
 
 
 def _batch_lrs(vae):

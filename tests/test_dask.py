@@ -15,9 +15,9 @@ dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
 import joblib  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
-from conftest import requires_mnist  # noqa: E402
+from conftest import TINY, requires_mnist  # noqa: E402
 from test_examples import run_example  # noqa: E402
-from test_net import TINY, RecordThreads  # noqa: E402
+from test_net import RecordThreads  # noqa: E402
 
 from skvae import VAETransformer  # noqa: E402
 from skvae import dask as skvae_dask  # noqa: E402

@@ -6,15 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import TINY
 from skvae import VAETransformer
 from skvae.data import IndexBatches, MemmapDataset, TensorDataset, is_memory_mapped
-
-TINY = dict(channels=(4,), hidden_dim=8, max_epochs=1, batch_size=16, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def images():
-    return np.random.default_rng(0).random((30, 6, 6), dtype=np.float32)
 
 
 def test_no_training_batch_of_one():
@@ -34,12 +28,12 @@ def test_compiled_training_has_one_batch_shape():
     assert [len(b[0]) for b in few] == [5] and len(few) == 1
 
 
-def test_fewer_samples_than_batch_size_and_single_sample(images):
-    vae = VAETransformer(**{**TINY, "batch_size": 256}).fit(images[:3])
-    assert vae.transform(images[:1]).shape == (1, 2)
-    assert vae.score_samples(images[:1]).shape == (1,)
-    one = VAETransformer(**TINY).fit(images[:1])
-    assert np.all(np.isfinite(one.transform(images)))
+def test_fewer_samples_than_batch_size_and_single_sample(images_30):
+    vae = VAETransformer(**{**TINY, "batch_size": 256}).fit(images_30[:3])
+    assert vae.transform(images_30[:1]).shape == (1, 2)
+    assert vae.score_samples(images_30[:1]).shape == (1,)
+    one = VAETransformer(**TINY).fit(images_30[:1])
+    assert np.all(np.isfinite(one.transform(images_30)))
 
 
 # -- memory-mapped training data ---------------------------------------------------

@@ -13,9 +13,9 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
+from conftest import FAST
 from skvae import VAETransformer
 
-FAST = dict(max_epochs=2, batch_size=64, random_state=0)
 
 
 def test_api_round_trip_shapes(fitted_digits, digits):

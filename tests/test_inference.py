@@ -8,17 +8,6 @@ from sklearn.exceptions import NotFittedError
 
 from skvae import VAETransformer
 
-TINY = dict(channels=(4,), hidden_dim=8, max_epochs=1, batch_size=16, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def images():
-    return np.random.default_rng(0).random((30, 6, 6), dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def fitted(images):
-    return VAETransformer(n_components=2, **TINY).fit(images)
 
 
 def test_not_fitted_errors():
@@ -66,9 +55,9 @@ def test_transform_return_std(model_and_held_out):
         (np.ones(2), "Expected 2D array"),
     ],
 )
-def test_bad_codes_to_inverse_transform(fitted, Z, message):
+def test_bad_codes_to_inverse_transform(fitted_30, Z, message):
     with pytest.raises(ValueError, match=message):
-        fitted.inverse_transform(Z)
+        fitted_30.inverse_transform(Z)
 
 
 def test_sample_is_reproducible_and_varies(fitted_digits):
@@ -78,9 +67,9 @@ def test_sample_is_reproducible_and_varies(fitted_digits):
 
 
 @pytest.mark.parametrize("n", [-1, 0])
-def test_sample_needs_a_positive_count(fitted, n):
+def test_sample_needs_a_positive_count(fitted_30, n):
     with pytest.raises(ValueError, match=f"n_samples == {n}, must be >= 1"):
-        fitted.sample(n)
+        fitted_30.sample(n)
 
 
 def test_sample_refuses_a_bool_count(fitted_digits):

@@ -9,25 +9,14 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import FAST, TINY
 from skvae import VAETransformer
 
-TINY = dict(channels=(4,), hidden_dim=8, max_epochs=1, batch_size=16, random_state=0)
-FAST = dict(max_epochs=2, batch_size=64, random_state=0)
 
 
-@pytest.fixture(scope="module")
-def images():
-    return np.random.default_rng(0).random((30, 6, 6), dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def fitted(images):
-    return VAETransformer(**TINY).fit(images)
-
-
-def test_auto_likelihood_follows_the_range_of_the_training_data(images):
-    assert VAETransformer(**TINY).fit(images).likelihood_ == "bernoulli"
-    standardized = (images - images.mean()) / images.std()
+def test_auto_likelihood_follows_the_range_of_the_training_data(images_30):
+    assert VAETransformer(**TINY).fit(images_30).likelihood_ == "bernoulli"
+    standardized = (images_30 - images_30.mean()) / images_30.std()
     vae = VAETransformer(**TINY).fit(standardized)
     assert vae.likelihood_ == "gaussian"
     assert np.isfinite(vae.score(standardized))
@@ -50,45 +39,45 @@ def test_values_beyond_float32_are_an_error_not_nan_codes():
             method(X)
 
 
-def test_range_errors_report_the_true_range(images):
-    X = images + 2
+def test_range_errors_report_the_true_range(images_30):
+    X = images_30 + 2
     with pytest.raises(ValueError, match=rf"X ranges from {X.min():g} to {X.max():g}\. Scale"):
         VAETransformer(likelihood="bernoulli", **TINY).fit(X)
 
 
 @pytest.mark.parametrize("scale", [255, 16])
-def test_bernoulli_out_of_range_says_how_to_scale(images, fitted, scale):
-    pixels = (images * scale).astype(np.uint8)
-    for call in (VAETransformer(likelihood="bernoulli", **TINY).fit, fitted.transform,
-                 fitted.score_samples):
+def test_bernoulli_out_of_range_says_how_to_scale(images_30, fitted_30, scale):
+    pixels = (images_30 * scale).astype(np.uint8)
+    for call in (VAETransformer(likelihood="bernoulli", **TINY).fit, fitted_30.transform,
+                 fitted_30.score_samples):
         with pytest.raises(ValueError, match=r"divide 8-bit images by 255.*MinMaxScaler"
                                              r".*likelihood='gaussian'"):
             call(pixels)
 
 
-def test_new_data_with_a_few_entries_past_the_unit_interval_is_clipped(fitted, images):
-    X = images.copy()
+def test_new_data_with_a_few_entries_past_the_unit_interval_is_clipped(fitted_30, images_30):
+    X = images_30.copy()
     X[0, 0, 0], X[1, 2, 3] = 4.0, -0.5  # 2 of 1080 entries, as MinMaxScaler gives test data
     with pytest.warns(UserWarning, match=r"ranges from -0.5 to 4.*0.19% of its entries.*clipped"):
-        Z = fitted.transform(X)
-    np.testing.assert_array_equal(Z, fitted.transform(np.clip(X, 0, 1)))
+        Z = fitted_30.transform(X)
+    np.testing.assert_array_equal(Z, fitted_30.transform(np.clip(X, 0, 1)))
 
 
-def test_slightly_out_of_range_new_data_is_clipped_with_a_warning(fitted, images):
-    shifted = images.copy()
+def test_slightly_out_of_range_new_data_is_clipped_with_a_warning(fitted_30, images_30):
+    shifted = images_30.copy()
     shifted[0, 0, 0] = 1.05
     with pytest.warns(UserWarning, match="clipped to"):
-        Z = fitted.transform(shifted)
-    np.testing.assert_array_equal(Z, fitted.transform(np.clip(shifted, 0, 1)))
+        Z = fitted_30.transform(shifted)
+    np.testing.assert_array_equal(Z, fitted_30.transform(np.clip(shifted, 0, 1)))
 
 
-def test_new_data_on_another_scale_is_an_error(fitted, images):
+def test_new_data_on_another_scale_is_an_error(fitted_30, images_30):
     with pytest.raises(ValueError, match="divide 8-bit images by 255"):
-        fitted.transform(images * 255)
+        fitted_30.transform(images_30 * 255)
 
 
-def test_read_only_data_trains_without_torch_warnings(images):
-    X = images.copy()
+def test_read_only_data_trains_without_torch_warnings(images_30):
+    X = images_30.copy()
     X.flags.writeable = False
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -111,21 +100,21 @@ def test_read_only_data_trains_without_torch_warnings(images):
     ids=["nan", "inf", "complex", "strings", "1d", "empty", "5d"],
 )
 @pytest.mark.parametrize("method", ["fit", "transform", "score"])
-def test_bad_data_is_a_value_error(fitted, method, bad, message):
-    call = VAETransformer(**TINY).fit if method == "fit" else getattr(fitted, method)
+def test_bad_data_is_a_value_error(fitted_30, method, bad, message):
+    call = VAETransformer(**TINY).fit if method == "fit" else getattr(fitted_30, method)
     with pytest.raises(ValueError, match=message):
         call(bad)
 
 
-def test_object_array_of_numbers_is_converted(fitted, images):
-    as_object = images.reshape(30, -1).astype(object)
-    np.testing.assert_allclose(fitted.transform(as_object), fitted.transform(images),
+def test_object_array_of_numbers_is_converted(fitted_30, images_30):
+    as_object = images_30.reshape(30, -1).astype(object)
+    np.testing.assert_allclose(fitted_30.transform(as_object), fitted_30.transform(images_30),
                                rtol=1e-6)
 
 
-def test_sparse_input_is_rejected_with_a_hint(fitted):
+def test_sparse_input_is_rejected_with_a_hint(fitted_30):
     with pytest.raises(TypeError, match=r"dense data is required. Use '.toarray\(\)'"):
-        fitted.transform(sp.csr_matrix(np.ones((3, 36))))
+        fitted_30.transform(sp.csr_matrix(np.ones((3, 36))))
 
 
 @pytest.mark.parametrize(
@@ -136,8 +125,8 @@ def test_sparse_input_is_rejected_with_a_hint(fitted):
         (np.ones((3, 35)), "X has 35 features, but VAETransformer is expecting 36"),
     ],
 )
-def test_wrong_shape_at_transform_time(fitted, bad, message):
-    for method in (fitted.transform, fitted.score_samples):
+def test_wrong_shape_at_transform_time(fitted_30, bad, message):
+    for method in (fitted_30.transform, fitted_30.score_samples):
         with pytest.raises(ValueError, match=message):
             method(bad)
 
@@ -148,8 +137,8 @@ def test_image_shape_must_match_image_input():
         VAETransformer(image_shape=(4, 16)).fit(X)
 
 
-def test_awkward_but_valid_inputs(images):
-    X = images.reshape(30, -1)
+def test_awkward_but_valid_inputs(images_30):
+    X = images_30.reshape(30, -1)
     reference = VAETransformer(image_shape=(6, 6), **TINY).fit(X).transform(X)
     variants = {
         "list": X.tolist(),
@@ -161,7 +150,7 @@ def test_awkward_but_valid_inputs(images):
     for name, variant in variants.items():
         vae = VAETransformer(image_shape=(6, 6), **TINY).fit(variant)
         np.testing.assert_allclose(vae.transform(variant), reference, rtol=1e-5, err_msg=name)
-    binary = (images > 0.5).astype(np.int64)
+    binary = (images_30 > 0.5).astype(np.int64)
     assert VAETransformer(**TINY).fit(binary).transform(binary).shape == (30, 2)
 
 

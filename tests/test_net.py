@@ -13,21 +13,10 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
+from conftest import FAST, TINY
 from skvae import VAETransformer
 from skvae import net as net_module
 
-TINY = dict(channels=(4,), hidden_dim=8, max_epochs=1, batch_size=16, random_state=0)
-FAST = dict(max_epochs=2, batch_size=64, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def images():
-    return np.random.default_rng(0).random((30, 6, 6), dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def fitted(images):
-    return VAETransformer(n_components=2, **TINY).fit(images)
 
 
 # -- bounds ----------------------------------------------------------------------
@@ -52,7 +41,7 @@ def test_many_importance_samples_are_batched_exactly(model_and_held_out, monkeyp
 
 
 # -- inference streams in batches --------------------------------------------------
-def test_large_memmap_streams_in_batches(tmp_path, fitted, monkeypatch):
+def test_large_memmap_streams_in_batches(tmp_path, fitted_30, monkeypatch):
     n = 20_000
     X = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32,
                                   shape=(n, 6, 6))
@@ -61,11 +50,11 @@ def test_large_memmap_streams_in_batches(tmp_path, fitted, monkeypatch):
     X = np.load(tmp_path / "big.npy", mmap_mode="r")
     monkeypatch.setitem(net_module.INFERENCE_BATCH_SIZE, "cpu", 1000)
     seen = []
-    encoder = fitted.net_.module_.encoder
+    encoder = fitted_30.net_.module_.encoder
     hook = encoder.register_forward_pre_hook(lambda mod, args: seen.append(len(args[0])))
     try:
         tracemalloc.start()
-        Z = fitted.transform(X)
+        Z = fitted_30.transform(X)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     finally:
@@ -112,23 +101,23 @@ def test_adam_runs_fused_unless_told_otherwise(digits):
     np.testing.assert_allclose(fused.transform(X), foreach.transform(X), atol=1e-3)
 
 
-def test_accelerations_keep_results_and_pickling(images):
-    base = VAETransformer(**TINY).fit(images)
-    fast = VAETransformer(channels_last=True, **TINY).fit(images)
-    np.testing.assert_allclose(fast.transform(images), base.transform(images), atol=1e-4)
+def test_accelerations_keep_results_and_pickling(images_30):
+    base = VAETransformer(**TINY).fit(images_30)
+    fast = VAETransformer(channels_last=True, **TINY).fit(images_30)
+    np.testing.assert_allclose(fast.transform(images_30), base.transform(images_30), atol=1e-4)
     assert fast.net_.module_.encoder.body[0].weight.is_contiguous(
         memory_format=torch.channels_last)
-    bf16 = VAETransformer(precision="bf16", **TINY).fit(images)
-    assert np.all(np.isfinite(bf16.score_samples(images)))
-    np.testing.assert_allclose(bf16.transform(images), base.transform(images), atol=0.1)
+    bf16 = VAETransformer(precision="bf16", **TINY).fit(images_30)
+    assert np.all(np.isfinite(bf16.score_samples(images_30)))
+    np.testing.assert_allclose(bf16.transform(images_30), base.transform(images_30), atol=0.1)
 
 
-def test_compiled_training_pickles_and_matches_eager_inference(images):
-    vae = VAETransformer(compile=True, **{**TINY, "batch_size": 8}).fit(images)
+def test_compiled_training_pickles_and_matches_eager_inference(images_30):
+    vae = VAETransformer(compile=True, **{**TINY, "batch_size": 8}).fit(images_30)
     # 30 samples in batches of 8: the ragged 6 are left out of each epoch.
     assert vae.net_.history[-1, "train_batch_count"] == 3
     restored = pickle.loads(pickle.dumps(vae))
-    np.testing.assert_array_equal(restored.transform(images), vae.transform(images))
+    np.testing.assert_array_equal(restored.transform(images_30), vae.transform(images_30))
 
 
 # -- without Dask ------------------------------------------------------------------

@@ -8,22 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import requires_cuda
+from conftest import FAST, requires_cuda
 from skvae import VAETransformer, __version__
 
 DATA = Path(__file__).parent / "data"
-TINY = dict(channels=(4,), hidden_dim=8, max_epochs=1, batch_size=16, random_state=0)
-FAST = dict(max_epochs=2, batch_size=64, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def images():
-    return np.random.default_rng(0).random((30, 6, 6), dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def fitted(images):
-    return VAETransformer(n_components=2, **TINY).fit(images)
 
 
 def test_pickle_and_joblib_round_trips_are_identical(fitted_digits, digits, tmp_path):
@@ -84,8 +72,8 @@ def test_saved_model_from_the_repository_loads_and_predicts():
     np.testing.assert_allclose(vae.transform(expected["X"]), expected["Z"], rtol=1e-5, atol=1e-6)
 
 
-def test_version_mismatch_names_both_versions(fitted, monkeypatch):
-    blob = pickle.dumps(fitted)
+def test_version_mismatch_names_both_versions(fitted_30, monkeypatch):
+    blob = pickle.dumps(fitted_30)
     monkeypatch.setattr("skvae.persistence.__version__", "99.0")
     with pytest.warns(UserWarning, match=rf"saved by skvae {__version__} and is loaded by "
                                          r"skvae 99\.0"):

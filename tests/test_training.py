@@ -13,24 +13,18 @@ from skorch.dataset import ValidSplit
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from conftest import requires_cuda
+from conftest import FAST, requires_cuda
+from conftest import TINY as TINY_ONE_EPOCH
 from skvae import TrainingDivergedError, VAETransformer
 from skvae.training import resolve_device, warn_if_sharing_gpu
 
 TINY = dict(channels=(4,), hidden_dim=8, max_epochs=2, batch_size=8, random_state=0)
 #: 30 images and one epoch in batches of 16, for the divergence and warm-start tests.
-TINY_ONE_EPOCH = dict(channels=(4,), hidden_dim=8, max_epochs=1, batch_size=16, random_state=0)
-FAST = dict(max_epochs=2, batch_size=64, random_state=0)
 
 
 @pytest.fixture(scope="module")
 def images():
     return np.random.default_rng(0).random((40, 6, 6), dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def images_30():
-    return np.random.default_rng(0).random((30, 6, 6), dtype=np.float32)
 
 
 def _state(vae, images):

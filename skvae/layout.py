@@ -23,16 +23,21 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 CLIP_SHARE = 0.01
 
 
+def positive_ints(value, name, lengths, described):
+    """``value`` as a tuple of positive ints, of one of ``lengths`` (``described`` in errors)."""
+    if (not isinstance(value, (tuple, list)) or len(value) not in lengths
+            or not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
+                       for v in value)):
+        raise ValueError(f"{name} must be a tuple of {described} positive integers; "
+                         f"got {value!r}.")
+    return tuple(int(v) for v in value)
+
+
 def as_image_shape(image_shape):
     """``image_shape`` as ``(C, H, W)``, or None."""
     if image_shape is None:
         return None
-    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) not in (2, 3)
-            or not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
-                       for v in image_shape)):
-        raise ValueError(f"image_shape must be a tuple of 2 or 3 positive integers; "
-                         f"got {image_shape!r}.")
-    shape = tuple(int(v) for v in image_shape)
+    shape = positive_ints(image_shape, "image_shape", (2, 3), "2 or 3")
     return shape if len(shape) == 3 else (1, *shape)
 
 
@@ -54,10 +59,6 @@ def resolve_likelihood(likelihood, lo, hi):
     if likelihood != "auto":
         return likelihood
     return "bernoulli" if lo >= 0 and hi <= 1 else "gaussian"
-
-
-def _range(X):
-    return float(X.min()), float(X.max())
 
 
 def _data_image_shape(X):
@@ -95,7 +96,7 @@ def validate_X(estimator, X, *, reset, training=None):
             f"{estimator.image_shape_}. Resize or reshape the images to match."
         )
     X = validate_data(estimator, X, reset=reset, dtype="numeric")
-    lo, hi = _range(X)
+    lo, hi = float(X.min()), float(X.max())
     if max(-lo, hi) > FLOAT32_MAX:
         raise ValueError(
             f"X ranges from {lo:g} to {hi:g}, beyond the float32 range (about "

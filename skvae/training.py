@@ -12,7 +12,6 @@ network, optimizer state and history (:meth:`skvae.net.VAENet.resume`).
 import multiprocessing
 import warnings
 from contextlib import contextmanager
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -273,11 +272,7 @@ def draw_seed(random_state):
 def check_param_values(estimator):
     """What ``_parameter_constraints`` cannot say: the contents of tuples and lists."""
     layout.as_image_shape(estimator.image_shape)
-    if not (1 <= len(estimator.channels) <= 8) or not all(
-            isinstance(c, Integral) and not isinstance(c, bool) and c >= 1
-            for c in estimator.channels):
-        raise ValueError(f"channels must be a tuple of 1 to 8 positive integers; got "
-                         f"{estimator.channels!r}.")
+    layout.positive_ints(estimator.channels, "channels", range(1, 9), "1 to 8")
 
 
 def continued_module(estimator):

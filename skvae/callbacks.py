@@ -12,6 +12,9 @@ import math
 from skorch.callbacks import Callback, LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
+__all__ = ["DivergenceCheck", "FitLRScheduler", "KLWarmup", "TrainingDivergedError",
+           "cosine", "one_cycle"]
+
 LR_SCHEDULES = ("onecycle", "cosine", "constant")
 
 
@@ -26,7 +29,29 @@ def one_cycle(optimizer, total_steps, warmup_fraction=0.3, initial_div=25.0, fin
     From ``lr / initial_div`` up to the optimizer's ``lr`` over the first
     ``warmup_fraction`` of the steps (torch's ``LinearLR``), then down to
     ``lr / final_div`` (``CosineAnnealingLR``), chained by ``SequentialLR``.
-    (torch's ``OneCycleLR`` warms up along a cosine instead.)
+    (torch's ``OneCycleLR`` warms up along a cosine instead.) This is
+    ``VAETransformer(lr_schedule="onecycle")``.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        The optimizer whose learning rate is scheduled; its ``lr`` is the peak.
+    total_steps : int
+        Length of the schedule in optimizer steps.
+    warmup_fraction : float, default=0.3
+        Share of the steps spent rising to the peak.
+    initial_div : float, default=25.0
+        The schedule starts at ``lr / initial_div``.
+    final_div : float, default=1e4
+        The schedule ends at ``lr / final_div``.
+    last_epoch : int, default=-1
+        Index of the last step taken, as torch's schedulers count it; -1
+        starts afresh.
+
+    Returns
+    -------
+    scheduler : torch.optim.lr_scheduler.SequentialLR
+        The schedule, to be stepped after every optimizer step.
     """
     warmup = max(1, round(warmup_fraction * total_steps))
     lr = optimizer.param_groups[0]["lr"]
@@ -37,14 +62,34 @@ def one_cycle(optimizer, total_steps, warmup_fraction=0.3, initial_div=25.0, fin
 
 
 def cosine(optimizer, total_steps, final_div=1e4, last_epoch=-1):
-    """Cosine annealing from the optimizer's ``lr`` to ``lr / final_div`` over ``total_steps``."""
+    """Cosine annealing from the optimizer's ``lr`` to ``lr / final_div`` over ``total_steps``.
+
+    This is ``VAETransformer(lr_schedule="cosine")``.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        The optimizer whose learning rate is scheduled; its ``lr`` is the start.
+    total_steps : int
+        Length of the schedule in optimizer steps.
+    final_div : float, default=1e4
+        The schedule ends at ``lr / final_div``.
+    last_epoch : int, default=-1
+        Index of the last step taken, as torch's schedulers count it; -1
+        starts afresh.
+
+    Returns
+    -------
+    scheduler : torch.optim.lr_scheduler.CosineAnnealingLR
+        The schedule, to be stepped after every optimizer step.
+    """
     lr = optimizer.param_groups[0]["lr"]
     return CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=lr / final_div,
                              last_epoch=last_epoch)
 
 
 class FitLRScheduler(LRScheduler):
-    """skorch's ``LRScheduler`` for a schedule that spans the batches of one fit call.
+    """A skorch ``LRScheduler`` for a schedule that spans the batches of one fit call.
 
     The schedule's length in optimizer steps is known only once the
     training data has been split and batched, so the torch scheduler is
@@ -66,9 +111,29 @@ class FitLRScheduler(LRScheduler):
         super().__init__(policy=policy, step_every="batch", **kwargs)
 
     def on_train_begin(self, net, **kwargs):
+        """Forget the previous call's schedule: each call runs a whole one.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        **kwargs
+            Other arguments of skorch's hook, unused.
+        """
         self.lr_scheduler_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        """Build the torch scheduler at the call's first epoch, once its length is known.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        dataset_train : torch.utils.data.Dataset, default=None
+            The training data, whose batches per epoch set the schedule's length.
+        **kwargs
+            Other arguments of skorch's hook, unused.
+        """
         if self.lr_scheduler_ is None:
             steps = len(net.get_iterator(dataset_train, training=True)) * net.max_epochs
             self.lr_scheduler_ = self._get_scheduler(net, self.policy_, last_epoch=-1,
@@ -110,6 +175,17 @@ class KLWarmup(Callback):
         net.criterion_.beta = beta
 
     def on_batch_begin(self, net, training=False, **kwargs):
+        """Set the criterion's ``beta`` for this batch: ramped in training, else the target.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained; its ``criterion_`` has a ``beta``.
+        training : bool, default=False
+            Whether the batch is a training batch.
+        **kwargs
+            Other arguments of skorch's hook, unused.
+        """
         if training and self.epochs:
             ramp = min(1.0, len(net.history) / self.epochs)
             self._set(net, self.beta * ramp)
@@ -117,9 +193,27 @@ class KLWarmup(Callback):
             self._set(net, self.beta)
 
     def on_epoch_end(self, net, **kwargs):
+        """Restore the target ``beta``, so epoch-end scoring sees the true objective.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        **kwargs
+            Other arguments of skorch's hook, unused.
+        """
         self._set(net, self.beta)
 
     def on_train_end(self, net, **kwargs):
+        """Leave the criterion at the target ``beta`` after training.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net that was trained.
+        **kwargs
+            Other arguments of skorch's hook, unused.
+        """
         self._set(net, self.beta)
 
 
@@ -134,6 +228,17 @@ class DivergenceCheck(Callback):
     """
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Count the epoch's batches, for the error message.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        dataset_train, dataset_valid : torch.utils.data.Dataset, default=None
+            The training and validation data of the epoch.
+        **kwargs
+            Other arguments of skorch's hook, unused.
+        """
         self.seen_ = {"train": 0, "valid": 0}
         self.n_batches_ = {
             "train": len(net.get_iterator(dataset_train, training=True)),
@@ -141,6 +246,22 @@ class DivergenceCheck(Callback):
         }
 
     def on_batch_end(self, net, training=False, **kwargs):
+        """Raise if the batch's recorded loss is not finite.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        training : bool, default=False
+            Whether the batch is a training batch.
+        **kwargs
+            Other arguments of skorch's hook, unused.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the loss is NaN or infinite, naming the epoch and batch.
+        """
         prefix = "train" if training else "valid"
         self.seen_[prefix] += 1
         loss = net.history[-1, "batches", -1, prefix + "_loss"]

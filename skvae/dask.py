@@ -52,8 +52,8 @@ def torch_worker_config():
     so that they hand freed memory back to the system. Setting it also fixes
     glibc's mmap threshold at its 128 KiB minimum, so every tensor larger
     than that (every batch) is a fresh, zero-filled mapping: skvae then
-    trains at about half speed. This adds ``MALLOC_MMAP_THRESHOLD_`` (see
-    :data:`MMAP_THRESHOLD`) to the environment Dask gives the worker
+    trains at about half speed. This adds ``MALLOC_MMAP_THRESHOLD_``
+    (``MMAP_THRESHOLD``, 16 MiB) to the environment Dask gives the worker
     processes it spawns (``distributed.nanny.pre-spawn-environ``), keeping
     the trimming. Workers started by hand (``dask worker``) take the
     variable from their shell instead.
@@ -94,7 +94,7 @@ def score_samples(vae, X, y=None, n_importance=1):
 
     Scores do not depend on how the rows are split into blocks (the model
     uses the same posterior noise for every row), so they equal the
-    in-memory :meth:`VAETransformer.score_samples`; their mean is
+    in-memory :meth:`~skvae.VAETransformer.score_samples`; their mean is
     ``vae.score(X)``.
 
     Parameters

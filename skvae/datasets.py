@@ -198,7 +198,7 @@ def load_mnist(
         The 60,000 training images, the 10,000 test images, or all 70,000
         with the training images first.
     data_home : str or path-like, default=None
-        scikit-learn data folder; the files are cached in its ``mnist``
+        The scikit-learn data folder; the files are cached in its ``mnist``
         subfolder. ``None`` means ``~/scikit_learn_data`` or the
         ``SCIKIT_LEARN_DATA`` environment variable. May also be a folder that
         directly holds the needed files, see above.
@@ -207,7 +207,7 @@ def load_mnist(
         :class:`FileNotFoundError` without any network access.
     mirrors : str or sequence of str, default=None
         Base URLs to download from, tried in order; ``None`` means
-        :data:`MIRRORS`.
+        ``skvae.datasets.MIRRORS``.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 

@@ -174,7 +174,7 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
     n_features_in_ : int
         Number of features (pixels times channels for images) seen in fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 
     image_shape_ : tuple of int or None
@@ -193,7 +193,7 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
     device_ : str
         The device the model was trained on.
 
-    kl_per_dim_ : ndarray of shape (n_components_,)
+    kl_per_dim_ : ndarray of shape (`n_components_`,)
         Mean KL(q(z_u | x) || p(z_u)) of each latent dimension, in nats;
         near 0 for an unused one. From 1,024 random training rows, or all
         of them with ``sampler="gmm"``.
@@ -328,6 +328,7 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
+            Training data of this step.
         y : array-like of shape (n_samples,), default=None
             Class labels, as in :meth:`fit`.
         classes : array-like, default=None
@@ -337,6 +338,7 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         Returns
         -------
         self : VAETransformer
+            The estimator, trained one epoch more.
         """
         if self.__sklearn_is_fitted__():
             # _fit_context trusts a fitted estimator's parameters in

@@ -28,6 +28,7 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
+            Data to encode.
         return_std : bool, default=False
             Also return the posterior standard deviations, the model's
             uncertainty about each code.
@@ -53,6 +54,7 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         Parameters
         ----------
         Z : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. the output of :meth:`transform`.
         y : label or array-like of shape (n_samples,), default=None
             Class to draw each code as; required by a conditional model,
             an error for any other. ``inverse_transform(transform(X), y=k)``
@@ -81,7 +83,9 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         Parameters
         ----------
         n_samples : int, default=1
+            Number of samples to draw.
         random_state : int, RandomState instance or None, default=None
+            Seeds the draw of the codes; the same seed gives the same samples.
         y : label or array-like of shape (n_samples,), default=None
             Class of the samples; required by a conditional model, an error
             for any other.
@@ -118,6 +122,7 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
+            Data to score.
         y : array-like of shape (n_samples,), default=None
             Class labels of a conditional model (or None, see above);
             ignored by any other.
@@ -127,6 +132,7 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         Returns
         -------
         log_p : ndarray of shape (n_samples,), float32
+            The bound for each sample.
         """
         check_is_fitted(self)
         check_scalar(n_importance, "n_importance", Integral, min_val=1)
@@ -146,6 +152,7 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         Parameters
         ----------
         X : array-like, same layouts as in :meth:`fit`
+            Data to score.
         y : array-like of shape (n_samples,), default=None
             Class labels; see :meth:`score_samples`.
         n_importance : int, default=1
@@ -154,6 +161,7 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         Returns
         -------
         score : float
+            The mean of :meth:`score_samples`.
         """
         return float(np.mean(self.score_samples(X, y, n_importance=n_importance),
                              dtype=np.float64))

@@ -13,6 +13,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+__all__ = ["BernoulliLikelihood", "GaussianLikelihood", "gaussian_kl", "gaussian_kl_per_dim",
+           "make_likelihood"]
+
 
 def _sum_event(log_prob, event_ndim):
     # Summing in float64 makes a sample's score independent of how many
@@ -28,9 +31,28 @@ class BernoulliLikelihood(nn.Module):
     Fractional targets are allowed (the continuous relaxation used for grey
     levels), which is why this is binary cross-entropy on logits rather than
     ``torch.distributions.Bernoulli``, whose support check rejects them.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to ``torch.nn.Module``; the likelihood has no parameters.
     """
 
     def log_prob(self, x, logits):
+        """Log-likelihood of ``x`` under each set of logits, summed over the event.
+
+        Parameters
+        ----------
+        x : Tensor of shape ``(n, *event_shape)``
+            Data in [0, 1].
+        logits : Tensor of shape ``(..., n, *event_shape)``
+            Decoder outputs, with any number of leading sample dimensions.
+
+        Returns
+        -------
+        log_p : Tensor of shape (..., n), float64
+            Log-likelihood of each sample.
+        """
         # Computed in float32 even under bf16 autocast: hundreds of per-pixel
         # terms summed in bf16 would lose whole nats.
         logits = logits.float()
@@ -40,6 +62,18 @@ class BernoulliLikelihood(nn.Module):
         return -_sum_event(bce, x.dim() - 1)
 
     def mean(self, logits):
+        """Pixel probabilities, the mean of the Bernoulli.
+
+        Parameters
+        ----------
+        logits : Tensor
+            Decoder outputs.
+
+        Returns
+        -------
+        mean : Tensor, float32
+            ``sigmoid(logits)``.
+        """
         return torch.sigmoid(logits.float())
 
 
@@ -61,16 +95,49 @@ class GaussianLikelihood(nn.Module):
         self.log_scale = nn.Parameter(torch.zeros(event_shape))
 
     def scale(self):
+        """Standard deviation of each feature.
+
+        Returns
+        -------
+        scale : Tensor of shape event_shape
+            The learned scale, at least 1e-3.
+        """
         # A floor on the scale keeps the likelihood bounded: without it a
         # feature that is constant in the training data drives its scale to
         # zero and the ELBO to +inf.
         return torch.exp(self.log_scale.clamp(min=self.min_log_scale))
 
     def log_prob(self, x, mean):
+        """Log-likelihood of ``x`` under each set of means, summed over the event.
+
+        Parameters
+        ----------
+        x : Tensor of shape ``(n, *event_shape)``
+            Data.
+        mean : Tensor of shape ``(..., n, *event_shape)``
+            Decoder outputs, with any number of leading sample dimensions.
+
+        Returns
+        -------
+        log_p : Tensor of shape (..., n), float64
+            Log-likelihood of each sample.
+        """
         dist = torch.distributions.Normal(mean.float(), self.scale(), validate_args=False)
         return _sum_event(dist.log_prob(x.float()), x.dim() - 1)
 
     def mean(self, mean):
+        """The decoder output itself, which is the mean.
+
+        Parameters
+        ----------
+        mean : Tensor
+            Decoder outputs.
+
+        Returns
+        -------
+        mean : Tensor, float32
+            The same values.
+        """
         return mean.float()
 
 
@@ -78,18 +145,57 @@ LIKELIHOODS = {"bernoulli": BernoulliLikelihood, "gaussian": GaussianLikelihood}
 
 
 def make_likelihood(name, event_shape):
-    """Build the likelihood module called ``name`` for samples of ``event_shape``."""
+    """Build the likelihood module called ``name`` for samples of ``event_shape``.
+
+    Parameters
+    ----------
+    name : {"bernoulli", "gaussian"}
+        Which likelihood.
+    event_shape : tuple of int
+        Shape of one sample; the Gaussian learns a scale per entry.
+
+    Returns
+    -------
+    likelihood : BernoulliLikelihood or GaussianLikelihood
+        The module.
+    """
     if name == "gaussian":
         return GaussianLikelihood(event_shape)
     return LIKELIHOODS[name]()
 
 
 def gaussian_kl_per_dim(mu, log_var):
-    """KL(N(mu, exp(log_var)) || N(0, 1)) of each latent dimension, in float64."""
+    """KL(N(mu, exp(log_var)) || N(0, 1)) of each latent dimension, in float64.
+
+    Parameters
+    ----------
+    mu : Tensor of shape (..., latent_dim)
+        Posterior means.
+    log_var : Tensor of shape (..., latent_dim)
+        Posterior log-variances.
+
+    Returns
+    -------
+    kl : Tensor of shape (..., latent_dim), float64
+        The divergence of each dimension, in nats.
+    """
     mu, log_var = mu.double(), log_var.double()
     return 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var)
 
 
 def gaussian_kl(mu, log_var):
-    """KL(N(mu, exp(log_var)) || N(0, I)) per sample, summed over latent dims."""
+    """KL(N(mu, exp(log_var)) || N(0, I)) per sample, summed over latent dims.
+
+    Parameters
+    ----------
+    mu : Tensor of shape (..., latent_dim)
+        Posterior means.
+    log_var : Tensor of shape (..., latent_dim)
+        Posterior log-variances.
+
+    Returns
+    -------
+    kl : Tensor of shape (...,), float64
+        The divergence, in nats.
+    """
     return gaussian_kl_per_dim(mu, log_var).sum(dim=-1)

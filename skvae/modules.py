@@ -13,15 +13,27 @@ from torch.distributions import Normal
 
 from .likelihoods import gaussian_kl, make_likelihood
 
+__all__ = ["ClassAdversary", "ConditionalDecoder", "GaussianEncoder", "VAE", "VAEOutput",
+           "build_vae", "conv_decoder", "conv_encoder", "init_weights", "mlp_decoder",
+           "mlp_encoder"]
+
 VAEOutput = namedtuple("VAEOutput", ["log_lik", "kl", "mu", "log_var", "penalty"],
                        defaults=(0.0,))
 VAEOutput.__doc__ = """What one forward pass of :class:`VAE` returns.
 
-log_lik : (K, n) log p(x | z_k) for K posterior samples z_k, summed over features.
-kl : (n,) KL(q(z | x) || p(z)), analytic.
-mu, log_var : (n, latent_dim) parameters of q(z | x).
-penalty : (n,) tensor or 0.0; a training-only term added to the loss (the
-    class adversary's loss of a conditional model), not part of the ELBO.
+Parameters
+----------
+log_lik : Tensor of shape (K, n)
+    The log-likelihood log p(x | z_k) of K posterior samples z_k, summed over features.
+kl : Tensor of shape (n,)
+    KL(q(z | x) || p(z)), in closed form.
+mu : Tensor of shape (n, latent_dim)
+    Means of q(z | x).
+log_var : Tensor of shape (n, latent_dim)
+    Log-variances of q(z | x).
+penalty : Tensor of shape (n,) or float, default=0.0
+    A training-only term added to the loss (the class adversary's loss of a
+    conditional model), not part of the ELBO.
 """
 
 # exp(log_var) must stay finite in float32 and bf16 even for a diverging
@@ -39,10 +51,12 @@ class GaussianEncoder(nn.Module):
 
     Parameters
     ----------
-    body : nn.Module
+    body : torch.nn.Module
         Feature extractor ending in a flat vector of ``body_dim`` features.
     body_dim : int
+        Width of the body's output.
     latent_dim : int
+        Dimensions of the code.
     """
 
     def __init__(self, body, body_dim, latent_dim):
@@ -52,6 +66,20 @@ class GaussianEncoder(nn.Module):
         self.head = nn.Linear(body_dim, 2 * latent_dim)
 
     def forward(self, x):
+        """Parameters of q(z | x).
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, ...)
+            A batch, in the shape the body takes.
+
+        Returns
+        -------
+        mu : Tensor of shape (n, latent_dim)
+            Means.
+        log_var : Tensor of shape (n, latent_dim)
+            Log-variances, clamped to a range whose exponential stays finite.
+        """
         mu, log_var = self.head(self.body(x)).chunk(2, dim=-1)
         return mu, log_var.clamp(LOG_VAR_MIN, LOG_VAR_MAX)
 
@@ -64,10 +92,10 @@ class ConditionalDecoder(nn.Module):
 
     Parameters
     ----------
-    body : nn.Module
+    body : torch.nn.Module
         Maps ``latent_dim + condition_dim`` inputs to the likelihood's
         parameters of shape ``(n, *event_shape)``.
-    condition_dim : int
+    condition_dim : int, default=0
         Width of the condition; 0 for an unconditional decoder.
     """
 
@@ -77,6 +105,20 @@ class ConditionalDecoder(nn.Module):
         self.condition_dim = condition_dim
 
     def forward(self, z, condition=None):
+        """Likelihood parameters for a batch of codes.
+
+        Parameters
+        ----------
+        z : Tensor of shape (n, latent_dim)
+            Codes.
+        condition : Tensor of shape (n, condition_dim), default=None
+            Required when ``condition_dim`` is not 0, ignored otherwise.
+
+        Returns
+        -------
+        params : Tensor of shape ``(n, *event_shape)``
+            Logits or means, as the likelihood takes them.
+        """
         if self.condition_dim:
             z = torch.cat([z, condition.to(z.dtype)], dim=-1)
         return self.body(z)
@@ -90,14 +132,50 @@ def _mlp(widths, activation):
 
 
 def mlp_encoder(n_features, latent_dim, hidden_dims, activation=nn.SiLU):
-    """A fully connected encoder for tabular data."""
+    """A fully connected encoder for tabular data.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input.
+    latent_dim : int
+        Dimensions of the code.
+    hidden_dims : tuple of int
+        Widths of the hidden layers, first to last.
+    activation : type of torch.nn.Module, default=torch.nn.SiLU
+        Activation after every hidden layer.
+
+    Returns
+    -------
+    encoder : GaussianEncoder
+        Maps ``(n, n_features)`` to the mean and log-variance of q(z | x).
+    """
     return GaussianEncoder(
         _mlp((n_features, *hidden_dims), activation), hidden_dims[-1], latent_dim
     )
 
 
 def mlp_decoder(n_features, latent_dim, hidden_dims, condition_dim=0, activation=nn.SiLU):
-    """A fully connected decoder mirroring :func:`mlp_encoder`."""
+    """A fully connected decoder mirroring :func:`mlp_encoder`.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the output.
+    latent_dim : int
+        Dimensions of the code.
+    hidden_dims : tuple of int
+        Widths of the encoder's hidden layers, which the decoder runs in reverse.
+    condition_dim : int, default=0
+        Width of a condition vector concatenated to the code.
+    activation : type of torch.nn.Module, default=torch.nn.SiLU
+        Activation after every hidden layer.
+
+    Returns
+    -------
+    decoder : ConditionalDecoder
+        Maps ``(n, latent_dim)`` codes to ``(n, n_features)`` parameters.
+    """
     widths = (latent_dim + condition_dim, *reversed(hidden_dims))
     body = nn.Sequential(_mlp(widths, activation), nn.Linear(hidden_dims[0], n_features))
     return ConditionalDecoder(body, condition_dim)
@@ -114,6 +192,26 @@ def conv_encoder(image_shape, latent_dim, channels, hidden_dim, activation=nn.Si
     convolution; the wide dense layers are what the tutorial's 32-unit
     bottleneck lacked, and the second one is what lets a 2-D code separate
     the classes.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(C, H, W)`` of the input images.
+    latent_dim : int
+        Dimensions of the code.
+    channels : tuple of int
+        Output channels of each stride-2 convolution.
+    hidden_dim : int
+        Width of the dense layers.
+    activation : type of torch.nn.Module, default=torch.nn.SiLU
+        Activation after every layer but the last.
+    n_dense : int, default=2
+        Number of dense layers after the convolutions.
+
+    Returns
+    -------
+    encoder : GaussianEncoder
+        Maps ``(n, C, H, W)`` images to the mean and log-variance of q(z | x).
     """
     n_channels, height, width = image_shape
     layers = []
@@ -135,6 +233,28 @@ def conv_decoder(image_shape, latent_dim, channels, hidden_dim, condition_dim=0,
     every output pixel then gets the same number of taps, where a 3-wide
     kernel alternates one and two and leaves a checkerboard (Odena et al.,
     2016). The last one outputs the likelihood's parameters (logits or means) directly.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(C, H, W)`` of the output images.
+    latent_dim : int
+        Dimensions of the code.
+    channels : tuple of int
+        The encoder's ``channels``, which the decoder runs in reverse.
+    hidden_dim : int
+        Width of the dense layers.
+    condition_dim : int, default=0
+        Width of a condition vector concatenated to the code.
+    activation : type of torch.nn.Module, default=torch.nn.SiLU
+        Activation after every layer but the last.
+    n_dense : int, default=2
+        Number of dense layers before the transposed convolutions.
+
+    Returns
+    -------
+    decoder : ConditionalDecoder
+        Maps ``(n, latent_dim)`` codes to ``(n, C, H, W)`` parameters.
     """
     n_channels, height, width = image_shape
     sizes = [(height, width)]
@@ -180,8 +300,11 @@ class ClassAdversary(nn.Module):
     Parameters
     ----------
     latent_dim : int
+        Dimensions of the code.
     n_classes : int
+        Number of classes.
     hidden_dim : int
+        Width of the head's hidden layer.
     weight : float
         Weight of the encoder's penalty.
     """
@@ -193,7 +316,20 @@ class ClassAdversary(nn.Module):
                                   nn.Linear(hidden_dim, n_classes))
 
     def forward(self, mu, condition):
-        """Per-sample loss: the head's cross-entropy plus the encoder's weighted confusion."""
+        """Per-sample loss: the head's cross-entropy plus the encoder's weighted confusion.
+
+        Parameters
+        ----------
+        mu : Tensor of shape (n, latent_dim)
+            Posterior means.
+        condition : Tensor of shape (n, n_classes)
+            One-hot classes.
+
+        Returns
+        -------
+        loss : Tensor of shape (n,)
+            The head's loss plus ``weight`` times the encoder's.
+        """
         head_loss = nn.functional.cross_entropy(self.head(mu.detach()), condition.argmax(-1),
                                                 reduction="none")
         frozen = {name: p.detach() for name, p in self.head.named_parameters()}
@@ -207,14 +343,14 @@ class VAE(nn.Module):
 
     Parameters
     ----------
-    encoder : nn.Module
-        Returns ``(mu, log_var)`` of q(z | x).
+    encoder : torch.nn.Module
+        Returns ``(mu, log_var)`` of q(z | x), e.g. a :class:`GaussianEncoder`.
     decoder : ConditionalDecoder
         Returns the likelihood's parameters for a batch of codes.
-    likelihood : nn.Module
+    likelihood : torch.nn.Module
         Has ``log_prob(x, params)`` and ``mean(params)``; see
         :mod:`skvae.likelihoods`.
-    adversary : ClassAdversary, optional
+    adversary : ClassAdversary, default=None
         For a conditional model: its loss is the training ``penalty``.
     """
 
@@ -226,7 +362,21 @@ class VAE(nn.Module):
         self.adversary = adversary
 
     def decode(self, z, condition=None):
-        """Likelihood parameters for codes of shape ``(..., latent_dim)``."""
+        """Likelihood parameters for codes of shape ``(..., latent_dim)``.
+
+        Parameters
+        ----------
+        z : Tensor of shape (..., latent_dim)
+            Codes, with any number of leading dimensions.
+        condition : Tensor of shape (n, condition_dim), default=None
+            Condition vectors of a conditional decoder, broadcast over the
+            leading dimensions of ``z``.
+
+        Returns
+        -------
+        params : Tensor of shape ``(..., *event_shape)``
+            Logits or means, as the likelihood takes them.
+        """
         lead = z.shape[:-1]
         flat = z.reshape(-1, z.shape[-1])
         if condition is not None:
@@ -239,11 +389,19 @@ class VAE(nn.Module):
 
         Parameters
         ----------
-        x : Tensor of shape (n, *event_shape)
-        condition : Tensor of shape (n, condition_dim), optional
-        eps : Tensor of shape (K, n or 1, latent_dim), optional
+        x : Tensor of shape ``(n, *event_shape)``
+            A batch of data.
+        condition : Tensor of shape (n, condition_dim), default=None
+            Condition vectors of a conditional model.
+        eps : Tensor of shape (K, n or 1, latent_dim), default=None
             Standard normal noise for the reparameterisation; one fresh
             draw (K = 1) when omitted.
+
+        Returns
+        -------
+        output : VAEOutput
+            The log-likelihood of each posterior sample, the KL term, the
+            posterior's parameters and the training penalty.
         """
         mu, log_var = self.encoder(x)
         if eps is None:
@@ -261,6 +419,20 @@ class VAE(nn.Module):
 
         Their log-mean-exp over K is the importance-weighted bound on
         log p(x) (Burda et al., 2015); K = 1 gives a single-sample ELBO.
+
+        Parameters
+        ----------
+        x : Tensor of shape ``(n, *event_shape)``
+            A batch of data.
+        eps : Tensor of shape (K, n or 1, latent_dim)
+            Standard normal noise, one draw per importance sample.
+        condition : Tensor of shape (n, condition_dim), default=None
+            Condition vectors of a conditional model.
+
+        Returns
+        -------
+        log_w : Tensor of shape (K, n), float64
+            One log-weight per importance sample and data point.
         """
         mu, log_var = self.encoder(x)
         std = torch.exp(0.5 * log_var)
@@ -288,7 +460,9 @@ def build_vae(*, architecture, event_shape, latent_dim, likelihood="bernoulli",
         "conv" needs ``event_shape == (C, H, W)``; "mlp" flattens nothing
         and expects ``event_shape == (n_features,)``.
     event_shape : tuple of int
+        Shape of one sample: ``(C, H, W)`` or ``(n_features,)``.
     latent_dim : int
+        Dimensions of the code.
     likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
         See :func:`skvae.likelihoods.make_likelihood`.
     channels : tuple of int, default=None
@@ -299,6 +473,21 @@ def build_vae(*, architecture, event_shape, latent_dim, likelihood="bernoulli",
         Width of a condition vector the decoder takes beside the code.
     adversary_weight : float, default=0.0
         With a condition, the weight of a :class:`ClassAdversary`; 0 for none.
+
+    Returns
+    -------
+    vae : VAE
+        The network, He-initialised (:func:`init_weights`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skvae.modules import build_vae
+    >>> vae = build_vae(architecture="conv", event_shape=(1, 28, 28), latent_dim=2,
+    ...                 channels=(32, 64))
+    >>> out = vae(torch.rand(5, 1, 28, 28))
+    >>> out.mu.shape, out.log_lik.shape
+    (torch.Size([5, 2]), torch.Size([1, 5]))
     """
     event_shape = tuple(event_shape)
     if architecture == "conv":
@@ -327,6 +516,16 @@ def init_weights(module):
     16-dimensional model spends most of a short run climbing back out. He
     initialisation keeps the activations' scale through the ReLU-like
     SiLU layers.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, initialised in place.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The same network.
     """
     for layer in module.modules():
         if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):

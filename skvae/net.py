@@ -113,6 +113,20 @@ def build_optimizer(optimizer, params, **kwargs):
     default net noticeably even on a CPU. Optimizers without a ``fused`` option, torch
     before 2.4 on a CPU (no fused CPU kernels) and an explicit ``fused`` or
     ``foreach`` get the optimizer as asked.
+
+    Parameters
+    ----------
+    optimizer : type of torch.optim.Optimizer
+        The optimizer class, or a callable that makes one.
+    params : iterable of torch.nn.Parameter or dict
+        What to optimize, as the optimizer takes it.
+    **kwargs
+        The optimizer's other arguments (``lr``, ``weight_decay``, ...).
+
+    Returns
+    -------
+    optimizer : torch.optim.Optimizer
+        The optimizer, fused when it can be.
     """
     params = list(params)
     explicit = {"fused", "foreach"} & kwargs.keys()
@@ -125,7 +139,7 @@ def build_optimizer(optimizer, params, **kwargs):
 
 
 class VAENet(NeuralNet):
-    """skorch ``NeuralNet`` for a :class:`skvae.modules.VAE`.
+    """The skorch ``NeuralNet`` for a :class:`skvae.modules.VAE`.
 
     Takes the usual ``NeuralNet`` parameters; by default the module is
     :func:`skvae.modules.build_vae`, configured by ``module__*`` parameters
@@ -134,6 +148,12 @@ class VAENet(NeuralNet):
 
     Parameters
     ----------
+    module : callable or torch.nn.Module, default=skvae.modules.build_vae
+        As in ``NeuralNet``.
+    *args
+        ``NeuralNet``'s other positional parameters.
+    criterion : type of torch.nn.Module, default=NegativeELBO
+        As in ``NeuralNet``.
     precision : {"fp32", "bf16"}, default="fp32"
         "bf16" runs the forward pass under bfloat16 autocast; the loss is
         always accumulated in float32.
@@ -144,6 +164,8 @@ class VAENet(NeuralNet):
         with every training batch of one size. Unlike skorch's own
         ``compile``, ``module_`` stays the plain module, so the net pickles
         and inference runs eagerly on batches of any size.
+    **kwargs
+        ``NeuralNet``'s other keyword parameters.
     """
 
     def __init__(self, module=build_vae, *args, criterion=NegativeELBO, precision="fp32",

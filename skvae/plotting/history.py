@@ -15,6 +15,7 @@ def plot_history(vae, ax=None):
     Parameters
     ----------
     vae : fitted VAETransformer
+        The model whose training history to draw.
     ax : matplotlib Axes, default=None
         Axes to draw into; a new figure is created when None.
 

@@ -27,6 +27,7 @@ def plot_samples(vae, n=16, random_state=None, fig=None):
     Returns
     -------
     fig : matplotlib Figure
+        Its Axes holds the grid of samples in ``ax.images[0]``.
 
     Examples
     --------
@@ -76,6 +77,8 @@ def plot_reconstructions(vae, X, n=8, fig=None):
     Returns
     -------
     fig : matplotlib Figure
+        Its Axes holds the two rows, originals above reconstructions, in
+        ``ax.images[0]``.
 
     Examples
     --------

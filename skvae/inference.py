@@ -8,14 +8,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, check_scalar
 
 from . import labels, layout
+from ._doc_link import DocLinkMixin
 from .codes import draw_codes
 
 
-class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+class InferenceMixin(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     """The methods of a fitted VAE estimator, in the way of scikit-learn's ``_BasePCA``.
 
     A subclass of ``TransformerMixin``, so that scikit-learn wraps the
-    ``transform`` defined here for ``set_output``.
+    ``transform`` defined here for ``set_output``, and of
+    ``DocLinkMixin``, so that the estimator's HTML
+    representation links to skvae's API reference rather than
+    scikit-learn's.
 
     They need the fitted ``net_`` (:class:`skvae.net.VAENet`), the layout
     attributes (:mod:`skvae.layout`) and, for a conditional model,

@@ -1,95 +1,116 @@
-"""The VAE tutorial on MNIST: a 2-D latent space and the digit manifold.
+"""
+The VAE tutorial: a 2-D latent space and the digit manifold
+===========================================================
 
-Trains a convolutional VAE with a two-dimensional latent space on MNIST,
-as in Kingma and Welling (2014) and the Keras VAE tutorial, then draws
-the two classic figures:
+Trains a convolutional VAE with a two-dimensional latent space on
+handwritten digits, as in Kingma and Welling (2014) and the Keras VAE
+tutorial, then draws the two classic figures: the codes of held-out digits,
+coloured by digit (the classes form clusters although the VAE never saw a
+label), and the images the decoder makes from a regular grid of codes
+covering the prior, which morph smoothly from one digit into the next.
 
-* ``mnist_latent.png``: the codes (posterior means) of held-out digits,
-  coloured by digit: the classes form clusters although the VAE never saw
-  a label;
-* ``mnist_manifold.png``: the images the decoder makes from a regular grid
-  of codes covering the prior, which morph smoothly from one digit into
-  the next.
+The documentation builds this page with small settings: scikit-learn's
+8x8 digits, or the first 5,000 MNIST test images for 5 epochs when the
+environment variable ``SKVAE_MNIST_DIR`` names a folder holding the MNIST
+test split. The figure of the README, at full size (the 10,000 MNIST test
+images, 10 epochs, a few minutes on a laptop CPU)::
 
-By default it uses the 10,000 MNIST *test* images (the two ``t10k`` files),
-80% to train and 20% to draw the latent space, so that a folder holding
-only those two files is enough. ``--subset train`` uses the 60,000 training
-images instead (slower). The data folder is ``--data-home``, else the
-environment variable ``SKVAE_MNIST_DIR``, else scikit-learn's data home
-(where missing files are downloaded).
-
-Run it with::
-
-    python examples/plot_mnist_manifold.py --data-home ../shared/data/mnist \\
-        --epochs 10 --out figures
-
-Ten epochs on 8,000 images take a few minutes on a laptop CPU.
+    python examples/plot_mnist_manifold.py --dataset mnist \\
+        --data-home ../shared/data/mnist --n-samples 10000 --epochs 10 --out figures
 """
 
+# %%
+# Options
+# -------
+# Run as a script, the example takes these options; the documentation
+# build runs it without any.
 import argparse
 import os
 import time
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from skvae import VAETransformer
+from skvae.datasets import load_mnist
+from skvae.plotting import plot_latent_space, plot_manifold
 
-from skvae import VAETransformer  # noqa: E402
-from skvae.datasets import load_mnist  # noqa: E402
-from skvae.plotting import plot_latent_space, plot_manifold  # noqa: E402
+MNIST_DIR = os.environ.get("SKVAE_MNIST_DIR")
+DATA_NAMES = {"digits": "8x8 digit", "mnist": "MNIST"}
+parser = argparse.ArgumentParser(description="A 2-D VAE's latent space and digit manifold.")
+parser.add_argument("--dataset", choices=("digits", "mnist"),
+                    default="mnist" if MNIST_DIR else "digits",
+                    help="scikit-learn's 8x8 digits, or the 10,000 28x28 MNIST test "
+                         "images (default: mnist when $SKVAE_MNIST_DIR is set)")
+parser.add_argument("--data-home", default=MNIST_DIR,
+                    help="for mnist: folder holding the MNIST files, or a scikit-learn "
+                         "data home (default: $SKVAE_MNIST_DIR)")
+parser.add_argument("--subset", choices=("test", "train"), default="test",
+                    help="for mnist: the split to use (default: test, the 10,000 t10k "
+                         "images; train needs the 60,000 training images)")
+parser.add_argument("--n-samples", type=int, default=None,
+                    help="use the first N images (default: all digits, 5,000 MNIST)")
+parser.add_argument("--epochs", type=int, default=None,
+                    help="training epochs (default: 40 on digits, 5 on MNIST)")
+parser.add_argument("--grid", type=int, default=None,
+                    help="images per side of the manifold (default: 10 on digits, "
+                         "15 on MNIST)")
+parser.add_argument("--out", type=Path, default=None,
+                    help="also save the figures as PNG files in this folder")
+parser.add_argument("--random-state", type=int, default=0)
+args = parser.parse_args()
 
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=10,
-                        help="training epochs (default: 10)")
-    parser.add_argument("--data-home", default=os.environ.get("SKVAE_MNIST_DIR"),
-                        help="folder holding the MNIST files, or a scikit-learn "
-                             "data home (default: $SKVAE_MNIST_DIR, else "
-                             "scikit-learn's data home)")
-    parser.add_argument("--subset", choices=("test", "train"), default="test",
-                        help="MNIST split to use (default: test, the 10,000 "
-                             "t10k images)")
-    parser.add_argument("--n-samples", type=int, default=None,
-                        help="use only the first N images, for a quick run")
-    parser.add_argument("--grid", type=int, default=15,
-                        help="images per side of the manifold (default: 15)")
-    parser.add_argument("--out", type=Path, default=Path("."),
-                        help="folder to write the PNG files to (default: .)")
-    parser.add_argument("--random-state", type=int, default=0)
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
+# %%
+# The data
+# --------
+# Pixel intensities in [0, 1], as images of shape ``(n, H, W)``: the VAE
+# picks a convolutional network and a Bernoulli likelihood for them. The
+# last fifth is held out to draw the latent space.
+if args.dataset == "mnist":
     X, y = load_mnist(args.subset, data_home=args.data_home, return_X_y=True)
-    if args.n_samples:
-        X, y = X[:args.n_samples], y[:args.n_samples]
-    n_test = len(X) // 5
-    X_train, X_test, y_test = X[:-n_test], X[-n_test:], y[-n_test:]
+    n_samples, epochs, grid = args.n_samples or 5000, args.epochs or 5, args.grid or 15
+else:
+    digits = load_digits()
+    X, y = (digits.images / 16).astype(np.float32), digits.target
+    n_samples, epochs, grid = args.n_samples or len(X), args.epochs or 40, args.grid or 10
+X, y = X[:n_samples], y[:n_samples]
+n_test = len(X) // 5
+X_train, X_test, y_test = X[:-n_test], X[-n_test:], y[-n_test:]
 
-    vae = VAETransformer(n_components=2, max_epochs=args.epochs, batch_size=128,
-                         verbose=1, random_state=args.random_state)
-    print(f"Training on {len(X_train)} MNIST {args.subset} images "
-          f"for {args.epochs} epochs...")
-    start = time.perf_counter()
-    vae.fit(X_train)
-    print(f"Trained in {time.perf_counter() - start:.1f} s; "
-          f"ELBO on {len(X_test)} held-out images: {vae.score(X_test):.2f} nats.")
+# %%
+# Training
+# --------
+# Two latent dimensions, so that the codes can be drawn as they are.
+vae = VAETransformer(n_components=2, max_epochs=epochs, batch_size=128,
+                     random_state=args.random_state)
+print(f"Training on {len(X_train)} {DATA_NAMES[args.dataset]} images of shape {X.shape[1:]} "
+      f"for {epochs} epochs...")
+start = time.perf_counter()
+vae.fit(X_train)
+print(f"Trained in {time.perf_counter() - start:.1f} s; "
+      f"ELBO on {len(X_test)} held-out images: {vae.score(X_test):.2f} nats.")
 
+# %%
+# The latent space
+# ----------------
+# ``transform`` gives the posterior means of the codes.
+ax = plot_latent_space(vae, X_test, y_test)
+ax.set_title(f"{len(X_test)} held-out digits in the 2-D latent space")
+latent_figure = ax.figure
+
+# %%
+# The manifold
+# ------------
+# Codes on a grid over the prior, through the decoder (``inverse_transform``).
+manifold_figure = plot_manifold(vae, n=grid).figure
+
+# %%
+# Run as a script with ``--out``, the example also saves both figures.
+if args.out:
     args.out.mkdir(parents=True, exist_ok=True)
-    ax = plot_latent_space(vae, X_test, y_test)
-    ax.set_title(f"MNIST in the 2-D latent space ({len(X_test)} held-out digits)")
-    ax.figure.savefig(args.out / "mnist_latent.png", dpi=100)
-
-    ax = plot_manifold(vae, n=args.grid)
-    ax.figure.savefig(args.out / "mnist_manifold.png", dpi=100)
-    plt.close("all")
+    latent_figure.savefig(args.out / "mnist_latent.png", dpi=100)
+    manifold_figure.savefig(args.out / "mnist_manifold.png", dpi=100)
     print(f"Wrote {args.out / 'mnist_latent.png'} and {args.out / 'mnist_manifold.png'}")
-
-
-if __name__ == "__main__":
-    main()
+plt.show()

@@ -15,7 +15,7 @@ dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
 import joblib  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
-from conftest import TINY, requires_mnist  # noqa: E402
+from conftest import TINY  # noqa: E402
 from test_examples import run_example  # noqa: E402
 from test_net import RecordThreads  # noqa: E402
 
@@ -39,14 +39,13 @@ def test_workers_get_the_mmap_threshold_only_from_the_config(client):
     assert "MALLOC_MMAP_THRESHOLD_" not in dask.config.get("distributed.nanny.pre-spawn-environ")
 
 
-@requires_mnist
 def test_dask_cluster_example(client):
     # On this module's cluster: starting a second one would double the
     # time, most of it workers importing torch.
-    out = run_example("dask_cluster.py", "--epochs", 1, "--n-samples", 300,
-                      "--latent-dims", 2, 3, "--cv", 2, "--chunk-size", 70,
-                      "--scheduler", client.scheduler.address)
-    assert "4 fits of 1 epoch(s) on 150 MNIST images" in out
+    out = run_example("dask_cluster.py", "--dataset", "digits", "--epochs", 1,
+                      "--n-samples", 300, "--latent-dims", 2, 3, "--cv", 2,
+                      "--chunk-size", 70, "--scheduler", client.scheduler.address)
+    assert "4 fits of 1 epoch(s) on 150 8x8 digit images" in out
     assert "Cluster of 2 workers ready" in out
     assert "Same scores: True" in out
     difference = float(out.split("max difference from the in-memory transform ")[1].split()[0])

@@ -1,4 +1,4 @@
-"""Run every script in examples/ end to end, with tiny settings."""
+"""The scripts in examples/: gallery pages that run as scripts, each run end to end."""
 
 import ast
 import os
@@ -6,27 +6,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
+import matplotlib.image as mpimg
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.image as mpimg  # noqa: E402
-import pytest  # noqa: E402
-
-from conftest import MNIST_DIR, requires_mnist  # noqa: E402
+from conftest import HAVE_MNIST, MNIST_DIR, requires_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+SCRIPTS = sorted(EXAMPLES.glob("*.py"))
 
 
-def run_example(name, *args, timeout=300):
-    """Run ``examples/name`` as a script from the repository root."""
+def run_example(name, *args, timeout=300, cwd=ROOT):
+    """Run ``examples/name`` as a script, from the repository root by default; its stdout."""
     env = dict(os.environ)
     # One thread each: several test processes may share few cores, and the
-    # tiny networks gain nothing from more.
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", SKVAE_MNIST_DIR=str(MNIST_DIR))
+    # tiny networks gain nothing from more. Agg: plt.show() opens no window.
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg")
+    env.pop("SKVAE_MNIST_DIR", None)
+    if HAVE_MNIST:
+        env["SKVAE_MNIST_DIR"] = str(MNIST_DIR)
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *map(str, args)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
     )
     assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
@@ -38,13 +39,23 @@ def assert_png(path):
     assert image.ndim == 3 and min(image.shape[:2]) > 100
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
-def test_example_has_docstring_and_options(path):
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+def test_example_is_a_gallery_page(path):
+    """A sphinx-gallery title, text blocks, and the command that runs it at full size."""
     source = path.read_text()
     doc = ast.get_docstring(ast.parse(source))
-    assert doc and len(doc.splitlines()) > 3, "module docstring explaining the example"
-    assert "--epochs" in source
-    assert 'if __name__ == "__main__":' in source
+    title, underline, *text = doc.splitlines()
+    assert underline == "=" * len(title), "a title underlined with '=' opens the docstring"
+    assert len(text) > 3, "an introduction explaining the example"
+    assert source.count("\n# %%\n") >= 2, "text blocks between the code"
+    assert f"python examples/{path.name}" in doc, "how to run it at full size"
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+def test_example_takes_options(path):
+    """``--help`` lists the options and exits before any work is done."""
+    out = run_example(path.name, "--help", timeout=120)
+    assert "--epochs" in out and "--random-state" in out
 
 
 def test_every_example_is_tested():
@@ -52,23 +63,39 @@ def test_every_example_is_tested():
     tested = {"plot_mnist_manifold.py", "pipeline_grid_search.py",
               "generate_digits.py", "tabular_gaussian.py", "conditional_digits.py",
               "anomaly_detection.py", "dask_cluster.py"}
-    assert {p.name for p in EXAMPLES.glob("*.py")} == tested
+    assert {p.name for p in SCRIPTS} == tested
 
 
-@requires_mnist
-def test_plot_mnist_manifold(tmp_path):
-    # No --data-home: SKVAE_MNIST_DIR, set by run_example, says where MNIST is
-    # (test_generate_digits_mnist passes --data-home).
-    out = run_example("plot_mnist_manifold.py", "--epochs", 1, "--n-samples", 500,
-                      "--grid", 5, "--out", tmp_path)
-    assert "Training on 400 MNIST test images" in out
+def test_plot_mnist_manifold_on_digits(tmp_path):
+    out = run_example("plot_mnist_manifold.py", "--dataset", "digits", "--epochs", 1,
+                      "--n-samples", 500, "--grid", 5, "--out", tmp_path)
+    assert "Training on 400 8x8 digit images of shape (8, 8)" in out
     assert "ELBO on 100 held-out images" in out
     assert_png(tmp_path / "mnist_latent.png")
     assert_png(tmp_path / "mnist_manifold.png")
 
 
-def test_pipeline_grid_search():
-    out = run_example("pipeline_grid_search.py", "--epochs", 1, "--n-samples", 400)
+@requires_mnist
+def test_plot_mnist_manifold(tmp_path):
+    # No --data-home: SKVAE_MNIST_DIR, set by run_example, says where MNIST is.
+    out = run_example("plot_mnist_manifold.py", "--dataset", "mnist", "--epochs", 1,
+                      "--n-samples", 500, "--grid", 5, "--out", tmp_path)
+    assert "Training on 400 MNIST images of shape (28, 28)" in out
+    assert "ELBO on 100 held-out images" in out
+    assert_png(tmp_path / "mnist_manifold.png")
+
+
+def test_without_out_no_file_is_written(tmp_path):
+    # What sphinx-gallery runs: the figures go to the page, not to files.
+    run_example("tabular_gaussian.py", "--epochs", 1, cwd=tmp_path)
+    run_example("generate_digits.py", "--epochs", 1, "--n-samples", 100,
+                "--n-generate", 4, cwd=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_pipeline_grid_search(tmp_path):
+    out = run_example("pipeline_grid_search.py", "--epochs", 1, "--n-samples", 400,
+                      "--out", tmp_path)
     for column in ("param_n_components", "mean_test_score", "std_test_score",
                    "rank_test_score"):
         assert column in out
@@ -76,13 +103,16 @@ def test_pipeline_grid_search():
     assert [int(row.split()[0]) for row in table] == [2, 8, 16]
     assert "Best n_components" in out
     assert out.count("test accuracy") == 2 and "PCA" in out
+    assert_png(tmp_path / "grid_search.png")
 
 
 def test_generate_digits(tmp_path):
     out = run_example("generate_digits.py", "--epochs", 1, "--n-samples", 300,
                       "--n-generate", 16, "--out", tmp_path)
+    assert "Fitted on 300 images of shape (8, 8) for 1 epochs" in out
     assert "Generated 16 images of shape (8, 8)" in out
     assert_png(tmp_path / "generated_digits.png")
+    assert_png(tmp_path / "reconstructions.png")
 
 
 @requires_mnist
@@ -100,11 +130,12 @@ def test_tabular_gaussian(tmp_path):
     assert_png(tmp_path / "tabular_latent.png")
 
 
-@requires_mnist
-def test_conditional_digits(tmp_path):
-    out = run_example("conditional_digits.py", "--epochs", 1, "--n-samples", 300,
-                      "--n-judge", 4, "--data-home", MNIST_DIR, "--out", tmp_path)
-    assert "conditional VAE (n_components=2) on 240 MNIST test images" in out
+@pytest.mark.parametrize("dataset", ["digits", pytest.param("mnist", marks=requires_mnist)])
+def test_conditional_digits(tmp_path, dataset):
+    out = run_example("conditional_digits.py", "--dataset", dataset, "--epochs", 1,
+                      "--n-samples", 300, "--n-judge", 4, "--out", tmp_path)
+    name = {"digits": "8x8 digit", "mnist": "MNIST"}[dataset]
+    assert f"conditional VAE (n_components=2) on 240 {name} images" in out
     assert "on 60 held-out images" in out
     for row in ("real held-out images, labelled correctly",
                 "samples, labelled as the class asked for",
@@ -115,10 +146,10 @@ def test_conditional_digits(tmp_path):
     assert_png(tmp_path / "conditional_samples.png")
 
 
-@requires_mnist
-def test_anomaly_detection(tmp_path):
-    out = run_example("anomaly_detection.py", "--epochs", 1, "--n-samples", 300,
-                      "--n-importance", 3, "--out", tmp_path)
+@pytest.mark.parametrize("dataset", ["digits", pytest.param("mnist", marks=requires_mnist)])
+def test_anomaly_detection(tmp_path, dataset):
+    out = run_example("anomaly_detection.py", "--dataset", dataset, "--epochs", 1,
+                      "--n-samples", 300, "--n-importance", 3, "--out", tmp_path)
     n_train = int(out.split("Training on ")[1].split()[0])
     assert 200 < n_train < 240  # the first 240 images but their nines
     assert "Ranking 60 held-out images" in out and "ROC AUC" in out

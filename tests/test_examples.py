@@ -2,6 +2,7 @@
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,12 +59,14 @@ def test_example_takes_options(path):
     assert "--epochs" in out and "--random-state" in out
 
 
-def test_every_example_is_tested():
+def test_every_example_is_tested_and_in_the_gallery_order():
     # dask_cluster.py is run by tests/test_dask.py, on the cluster started there.
     tested = {"plot_mnist_manifold.py", "pipeline_grid_search.py",
               "generate_digits.py", "tabular_gaussian.py", "conditional_digits.py",
               "anomaly_detection.py", "dask_cluster.py"}
     assert {p.name for p in SCRIPTS} == tested
+    order = (ROOT / "docs" / "sphinxext" / "gallery_order.py").read_text()
+    assert set(re.findall(r'"(\w+\.py)"', order)) == tested
 
 
 def test_plot_mnist_manifold_on_digits(tmp_path):

@@ -27,12 +27,12 @@ Nalisnick et al., "Do deep generative models know what they don't know?",
 2019).
 
 The documentation builds this page with small settings: scikit-learn's 8x8
-digits, or the first 5,000 MNIST test images for 5 epochs when the
-environment variable ``SKVAE_MNIST_DIR`` names a folder holding the MNIST
-test split. At full size::
+digits, or the 10,000 MNIST test images for 5 epochs when the environment
+variable ``SKVAE_MNIST_DIR`` names a folder holding the MNIST test split.
+At full size::
 
     python examples/anomaly_detection.py --dataset mnist \\
-        --data-home ../shared/data/mnist --n-samples 10000 --epochs 10 --out figures
+        --data-home ../shared/data/mnist --epochs 10 --out figures
 """
 
 # %%
@@ -68,7 +68,7 @@ parser.add_argument("--data-home", default=MNIST_DIR,
                     help="for mnist: folder holding the MNIST files, or a scikit-learn "
                          "data home (default: $SKVAE_MNIST_DIR)")
 parser.add_argument("--n-samples", type=int, default=None,
-                    help="use the first N images (default: all digits, 5,000 MNIST)")
+                    help="use only the first N images, for a quick run")
 parser.add_argument("--epochs", type=int, default=None,
                     help="training epochs (default: 60 on digits, 5 on MNIST)")
 parser.add_argument("--latent-dim", type=int, default=16,
@@ -89,14 +89,14 @@ args = parser.parse_args()
 # all ten digits, are ranked.
 if args.dataset == "mnist":
     X, y = load_mnist("test", data_home=args.data_home, return_X_y=True)
-    n_samples, epochs = args.n_samples or 5000, args.epochs or 5
+    epochs = args.epochs or 5
     params = {"batch_size": 128}
 else:
     digits = load_digits()
     X, y = (digits.images / 16).astype(np.float32), digits.target
-    n_samples, epochs = args.n_samples or len(X), args.epochs or 60
+    epochs = args.epochs or 60
     params = {"architecture": "mlp", "batch_size": 128, "lr": 3e-3}
-X, y = X[:n_samples], y[:n_samples]
+X, y = X[:args.n_samples], y[:args.n_samples]
 n_test = len(X) // 5
 X_train, y_train, X_test, y_test = X[:-n_test], y[:-n_test], X[-n_test:], y[-n_test:]
 X_train = X_train[y_train != ANOMALY]  # the model never sees a nine

@@ -1,28 +1,36 @@
-"""How good are skvae's default codes? skvae vs the tutorial's net vs PCA on MNIST.
+"""How faithful and how good are skvae's default codes? Beside UMAP, PCA and the tutorial's net.
 
 Trains on the first 8,000 images of the MNIST test split and scores on the
-last 2,000 (issue 3's protocol): kNN-5 accuracy of the codes (fitted on the
-train codes, scored on the test codes), reconstruction MSE per pixel of
-``inverse_transform(transform(X_test))``, -ELBO in nats (``-score``), and
-the fit wall time of each model. The "plain port" is the Keras tutorial's
-conv VAE written as plain PyTorch (bugs fixed) and trained by a hand-written
-loop for the same number of epochs: its fit time is skvae's time budget.
+last 2,000 (issue 3's protocol; ``--reverse`` swaps the ends: train on the
+last 8,000, score on the first 2,000). Per model: kNN-5 accuracy of the
+test codes (fitted on the train codes), trustworthiness of the test codes
+(scikit-learn's, 10 neighbors: are the map's neighbors neighbors in pixel
+space?), reconstruction MSE per pixel of ``inverse_transform(transform(X))``,
+-ELBO in nats (``-score``), and the fit wall time.
 
-With ``--repeats N`` each VAE is trained with seeds ``--seed`` to
-``--seed + N - 1``, a row each, and a "mean" row follows: at latent 16 the
-kNN accuracy moves by about 0.004 from seed to seed, as much as the gap to
-its goal, so one seed cannot tell whether the goal is met.
+Models: ``skvae`` (the defaults), ``flat`` (the defaults without the
+neighbor loss, ``neighbor_weight=0``: the defaults before it, the fit-time
+reference), ``umap`` (umap-learn's defaults, if installed; its
+``inverse_transform`` takes over a second an image, so no MSE), ``plain``
+(the Keras tutorial's conv VAE as plain PyTorch, bugs fixed) and ``pca``.
+
+With ``--repeats N`` each model is trained with seeds ``--seed`` to
+``--seed + N - 1``, a row each, followed by a "mean" row and a "worst" row
+(the worst seed of each column): goals are judged on the worst seed.
 
     python benchmarks/bench_quality.py [--data-home DIR] [--epochs 30] [--repeats 1]
+                                       [--models skvae,flat,umap,plain,pca] [--reverse]
                                        [--device cpu|cuda]
 """
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA
+from sklearn.manifold import trustworthiness
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
@@ -42,16 +50,43 @@ from skvae import VAETransformer  # noqa: E402
 
 #: Issue 3's goals for skvae's defaults: (kNN-5 acc >=, recon MSE <=, -ELBO <=).
 GOALS = {2: (0.78, 0.038, 148.0), 16: (0.97, 0.009, 102.0)}
+#: Issue 17's goals for the 2-D map, against UMAP's on the same split (worst
+#: seeds): kNN at least this fraction of UMAP's, trustworthiness at most
+#: this far below, a fit at most this many times the ``flat`` model's.
+UMAP_KNN_FRACTION, UMAP_TRUST_GAP, FIT_TIME_RATIO = 0.95, 0.01, 1.5
 
 
-def run_skvae(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
+def map_quality(Ztr, ytr, Zte, yte, Xte):
+    return (knn_accuracy(Ztr, ytr, Zte, yte),
+            trustworthiness(Xte.reshape(len(Xte), -1), Zte, n_neighbors=10))
+
+
+def run_vae(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed, **params):
     vae = VAETransformer(n_components=latent_dim, max_epochs=epochs, device=device,
-                         random_state=seed)
+                         random_state=seed, **params)
     with Timer(device) as t:
         vae.fit(Xtr)
-    Ztr, Zte = vae.transform(Xtr), vae.transform(Xte)
-    return (knn_accuracy(Ztr, ytr, Zte, yte), recon_mse(vae.inverse_transform(Zte), Xte),
-            -vae.score(Xte), t.seconds)
+    Zte = vae.transform(Xte)
+    return (*map_quality(vae.transform(Xtr), ytr, Zte, yte, Xte),
+            recon_mse(vae.inverse_transform(Zte), Xte), -vae.score(Xte), t.seconds)
+
+
+def run_skvae(*args):
+    return run_vae(*args)
+
+
+def run_flat(*args):
+    return run_vae(*args, neighbor_weight=0)
+
+
+def run_umap(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
+    import umap
+
+    Ftr, Fte = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
+    with Timer() as t:
+        reducer = umap.UMAP(n_components=latent_dim, random_state=seed).fit(Ftr)
+    return (*map_quality(reducer.embedding_, ytr, reducer.transform(Fte), yte, Xte),
+            float("nan"), float("nan"), t.seconds)
 
 
 def run_plain(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
@@ -59,7 +94,8 @@ def run_plain(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
         model = train_plain_port(Xtr, latent_dim, epochs, seed=seed, device=device)
     Ztr, _, _ = plain_port_metrics(model, Xtr, device)
     Zte, Xrec, nelbo = plain_port_metrics(model, Xte, device)
-    return knn_accuracy(Ztr, ytr, Zte, yte), recon_mse(Xrec, Xte), float(nelbo.mean()), t.seconds
+    return (*map_quality(Ztr, ytr, Zte, yte, Xte), recon_mse(Xrec, Xte),
+            float(nelbo.mean()), t.seconds)
 
 
 def run_pca(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
@@ -67,14 +103,39 @@ def run_pca(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
     with Timer() as t:
         pca = PCA(n_components=latent_dim, random_state=seed).fit(Ftr)
     Zte = pca.transform(Fte)
-    return (knn_accuracy(pca.transform(Ftr), ytr, Zte, yte),
+    return (*map_quality(pca.transform(Ftr), ytr, Zte, yte, Xte),
             recon_mse(pca.inverse_transform(Zte), Fte), float("nan"), t.seconds)
 
 
-def print_row(name, latent_dim, seed, acc, mse, nelbo, seconds):
-    nelbo_s = "-" if np.isnan(nelbo) else f"{nelbo:.1f}"
-    print(f"{name:<22}{latent_dim:>10}{seed:>6}{acc:>11.3f}{mse:>11.4f}{nelbo_s:>14}"
-          f"{seconds:>14.1f}", flush=True)
+def worst(results):
+    """The worst seed of each column: lowest kNN and trustworthiness, highest of the rest."""
+    results = np.asarray(results)
+    return (*results[:, :2].min(axis=0), *results[:, 2:].max(axis=0))
+
+
+def fmt(value, spec, width):
+    return f"{'-' if np.isnan(value) else format(value, spec):>{width}}"
+
+
+def print_row(name, latent_dim, seed, knn, trust, mse, nelbo, seconds):
+    print(f"{name:<22}{latent_dim:>10}{seed:>6}{fmt(knn, '.3f', 11)}{fmt(trust, '.4f', 10)}"
+          f"{fmt(mse, '.4f', 11)}{fmt(nelbo, '.1f', 14)}{fmt(seconds, '.1f', 14)}", flush=True)
+
+
+def print_goals(latent_dim, summary):
+    if latent_dim in GOALS:
+        acc, mse, nelbo = GOALS[latent_dim]
+        print(f"{'goal (skvae)':<22}{latent_dim:>10}{'':>6}{'>=' + format(acc, '.2f'):>11}"
+              f"{'':>10}{'<=' + format(mse, '.3f'):>11}{'<=' + format(nelbo, '.0f'):>14}",
+              flush=True)
+    if {"skvae", "umap"} <= summary.keys():
+        skvae, umap = summary["skvae"], summary["umap"]
+        print(f"worst seeds, skvae vs UMAP: kNN ratio {skvae[0] / umap[0]:.3f} "
+              f"(goal >= {UMAP_KNN_FRACTION}), trustworthiness gap "
+              f"{umap[1] - skvae[1]:+.4f} (goal <= {UMAP_TRUST_GAP})", flush=True)
+    if {"skvae", "flat"} <= summary.keys():
+        print(f"worst seeds, fit time skvae / flat: {summary['skvae'][4] / summary['flat'][4]:.2f} "
+              f"(goal <= {FIT_TIME_RATIO})", flush=True)
 
 
 def main(argv=None):
@@ -84,39 +145,51 @@ def main(argv=None):
                         help="train on the first N images (default 8000)")
     parser.add_argument("--n-test", type=int, default=2000,
                         help="score on the last N images (default 2000)")
+    parser.add_argument("--reverse", action="store_true",
+                        help="train on the last N images and score on the first ones")
     parser.add_argument("--latent-dims", default="2,16",
                         help="comma-separated latent sizes (default 2,16)")
     parser.add_argument("--repeats", type=positive_int, default=1,
-                        help="seeds per model, from --seed up; a mean row follows")
-    parser.add_argument("--models", default="plain,skvae,pca",
-                        help="comma-separated models to run, of plain, skvae and pca "
-                             "(default: all three)")
+                        help="seeds per model, from --seed up; mean and worst rows follow")
+    parser.add_argument("--models", default="skvae,flat,umap,plain,pca",
+                        help="comma-separated models to run, of skvae, flat, umap, plain "
+                             "and pca (default: all; umap only if umap-learn is installed)")
     args = parser.parse_args(argv)
     apply_common_args(args)
 
     X, y = load_mnist_test(args.data_home)
+    if args.reverse:
+        X, y = X[::-1], y[::-1]
     Xtr, ytr = X[:args.n_train], y[:args.n_train]
     Xte, yte = X[-args.n_test:], y[-args.n_test:]
     print(header(args.device))
     seeds = range(args.seed, args.seed + args.repeats)
-    print(f"MNIST test split: first {len(Xtr)} images to train, last {len(Xte)} to test; "
-          f"{args.epochs} epochs; seeds {', '.join(map(str, seeds))}")
-    cols = f"{'model':<22}{'latent_dim':>10}{'seed':>6}{'kNN-5 acc':>11}{'recon MSE':>11}" \
-           f"{'-ELBO (nats)':>14}{'fit time (s)':>14}"
+    ends = ("last", "first") if args.reverse else ("first", "last")
+    print(f"MNIST test split: {ends[0]} {len(Xtr)} images to train, {ends[1]} {len(Xte)} "
+          f"to test; {args.epochs} epochs; seeds {', '.join(map(str, seeds))}")
+    cols = f"{'model':<22}{'latent_dim':>10}{'seed':>6}{'kNN-5 acc':>11}{'trust-10':>10}" \
+           f"{'recon MSE':>11}{'-ELBO (nats)':>14}{'fit time (s)':>14}"
     print(cols)
     print("-" * len(cols))
     # PCA's figures do not depend on the seed (at this size scikit-learn picks
     # an exact solver; seeds 0 to 2 gave the same), so it runs once.
-    runners = {"plain": ("plain PyTorch port", run_plain, seeds),
-               "skvae": ("skvae defaults", run_skvae, seeds),
+    runners = {"skvae": ("skvae defaults", run_skvae, seeds),
+               "flat": ("neighbor_weight=0", run_flat, seeds),
+               "umap": ("UMAP", run_umap, seeds),
+               "plain": ("plain PyTorch port", run_plain, seeds),
                "pca": ("PCA", run_pca, seeds[:1])}
-    unknown = set(args.models.split(",")) - set(runners)
+    names = args.models.split(",")
+    unknown = set(names) - set(runners)
     if unknown:
         parser.error(f"--models: unknown model(s) {', '.join(sorted(unknown))}; "
                      f"choose from {', '.join(runners)}")
-    runners = [runners[name] for name in args.models.split(",")]
+    if "umap" in names and importlib.util.find_spec("umap") is None:
+        print("UMAP: umap-learn is not installed (pip install umap-learn); skipped")
+        names.remove("umap")
     for latent_dim in (int(d) for d in args.latent_dims.split(",")):
-        for name, runner, runner_seeds in runners:
+        summary = {}
+        for key in names:
+            name, runner, runner_seeds = runners[key]
             results = []
             for seed in runner_seeds:
                 results.append(runner(Xtr, Xte, ytr, yte, latent_dim, args.epochs,
@@ -124,11 +197,9 @@ def main(argv=None):
                 print_row(name, latent_dim, seed, *results[-1])
             if len(results) > 1:
                 print_row(name, latent_dim, "mean", *np.mean(results, axis=0))
-        if latent_dim in GOALS:
-            acc, mse, nelbo = GOALS[latent_dim]
-            print(f"{'goal (skvae)':<22}{latent_dim:>10}{'':>6}{'>=' + format(acc, '.2f'):>11}"
-                  f"{'<=' + format(mse, '.3f'):>11}{'<=' + format(nelbo, '.0f'):>14}"
-                  f"{'<= plain':>14}", flush=True)
+                print_row(name, latent_dim, "worst", *worst(results))
+            summary[key] = worst(results)
+        print_goals(latent_dim, summary)
 
 
 if __name__ == "__main__":

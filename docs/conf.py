@@ -5,7 +5,6 @@ Build it with ``sphinx-build -W --keep-going -b html docs docs/_build/html``
 written as literals, not cross-references, and there is no intersphinx.
 """
 
-import os
 import sys
 from pathlib import Path
 

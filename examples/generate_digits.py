@@ -3,9 +3,10 @@ Generate new handwritten digits
 ===============================
 
 Fits a :class:`skvae.VAETransformer` to handwritten digits, then draws new
-digits from it: ``vae.sample(n)`` takes codes from the N(0, I) prior and
-passes them through the decoder, and returns the decoder's mean (pixel
-probabilities) for each. Reconstructions of digits the model has seen show
+digits from it: ``vae.sample(n)`` draws codes from a Gaussian mixture
+fitted to the training codes (``sampler="gmm"``, the default), passes them
+through the decoder, and returns the decoder's mean (pixel probabilities)
+for each. Reconstructions of digits the model has seen show
 what the code keeps of an image.
 
 The documentation builds this page on scikit-learn's 8x8 digits, which take

@@ -1,7 +1,7 @@
 """What a fit learns about its training codes: diagnostics and the sampler.
 
 ``kl_per_dim_`` and ``n_active_units_`` say which latent dimensions the
-model uses; ``sampler_`` (with ``sampler="gmm"``) is a Gaussian mixture of
+model uses, ``code_range_`` where the codes lie; ``sampler_`` (with ``sampler="gmm"``) is a Gaussian mixture of
 the training codes that :meth:`skvae.VAETransformer.sample` draws from.
 """
 
@@ -14,48 +14,50 @@ from sklearn.utils.random import sample_without_replacement
 
 from .likelihoods import gaussian_kl_per_dim
 
-#: Training rows encoded at a time for the code statistics at the end of fit.
-SUMMARY_CHUNK_ROWS = 65536
-#: Training rows, drawn at random, that ``kl_per_dim_`` and
-#: ``n_active_units_`` are estimated from when no sampler needs every code.
+#: Training rows read and encoded at a time for the code statistics at the end of fit.
+SUMMARY_CHUNK_ROWS = 4096
+#: Training rows, drawn at random, that ``kl_per_dim_``, ``n_active_units_``
+#: and ``code_range_`` are estimated from when no sampler needs more.
 #: The variance of an active unit's means (about 1) is then known to within
 #: a few percent, far from the 0.01 that tells a collapsed unit.
 DIAGNOSTIC_ROWS = 1024
+#: Training rows, drawn at random, whose codes the "gmm" sampler is fitted
+#: to: the mixture's ten components are then each fitted to thousands of
+#: codes, while fit on a memory-mapped ``X`` of millions of rows neither
+#: encodes nor holds them all.
+SAMPLER_ROWS = 100_000
+#: Quantiles of the training codes that ``code_range_`` gives per dimension.
+CODE_RANGE_QUANTILES = (0.01, 0.99)
 
 
 def summarise_codes(net, X, *, sampler, n_sampler_components, seed):
     """The fitted attributes that depend on the training codes, as a dict.
 
-    The diagnostics need no more than a random subset of
-    :data:`DIAGNOSTIC_ROWS` rows; the "gmm" sampler needs every code, and
-    then the diagnostics use them all. Codes are encoded a chunk of rows at
-    a time and reduced to float64 sums, so a memory-mapped ``X`` is never
-    held whole.
+    Computed from the codes of a random subset of the training rows:
+    :data:`DIAGNOSTIC_ROWS` of them, or :data:`SAMPLER_ROWS` when the
+    "gmm" sampler is fitted. Rows are encoded a chunk at a time, sorted,
+    so a memory-mapped ``X`` is read front to back and never held whole.
     """
-    if sampler != "gmm" and len(X) > DIAGNOSTIC_ROWS:
-        # Memory O(DIAGNOSTIC_ROWS), not O(len(X)) as a permutation
-        # would take; sorted, so a memory-mapped X is read front to back.
-        X = X[np.sort(sample_without_replacement(
-            len(X), DIAGNOSTIC_ROWS, method="tracking_selection", random_state=seed))]
-    kl_sum = mu_sum = mu_sq_sum = 0.0
-    codes = []
-    for start in range(0, len(X), SUMMARY_CHUNK_ROWS):
-        mu, log_var = net.encode(X[start:start + SUMMARY_CHUNK_ROWS])
-        kl = gaussian_kl_per_dim(torch.from_numpy(mu), torch.from_numpy(log_var))
-        kl_sum = kl_sum + kl.sum(dim=0).numpy()
-        mu_sum = mu_sum + mu.sum(axis=0, dtype=np.float64)
-        mu_sq_sum = mu_sq_sum + np.square(mu, dtype=np.float64).sum(axis=0)
-        if sampler == "gmm":
-            codes.append(mu)
-    n = len(X)
-    mu_var = mu_sq_sum / n - np.square(mu_sum / n)
+    n_rows = SAMPLER_ROWS if sampler == "gmm" else DIAGNOSTIC_ROWS
+    rows = np.arange(len(X))
+    if len(X) > n_rows:
+        # Memory O(n_rows), not O(len(X)) as a permutation would take.
+        rows = np.sort(sample_without_replacement(
+            len(X), n_rows, method="tracking_selection", random_state=seed))
+    mu, log_var = (np.concatenate(parts) for parts in zip(
+        *(net.encode(X[rows[start:start + SUMMARY_CHUNK_ROWS]])
+          for start in range(0, len(rows), SUMMARY_CHUNK_ROWS))))
+    kl = gaussian_kl_per_dim(torch.from_numpy(mu), torch.from_numpy(log_var))
     # Burda et al.'s definition: a unit is active when its posterior mean
     # varies across the data, Cov_x(E_q[z_u]) > 0.01.
-    fitted = {"kl_per_dim_": kl_sum / n,
-              "n_active_units_": int(np.sum(mu_var > 0.01)) if n > 1 else 0}
-    if sampler == "gmm":
-        fitted["sampler_"] = GaussianMixture(min(n_sampler_components, n),
-                                             random_state=seed).fit(np.concatenate(codes))
+    fitted = {"kl_per_dim_": kl.double().mean(dim=0).numpy(),
+              "n_active_units_": int(np.sum(mu.var(axis=0, dtype=np.float64) > 0.01))
+              if len(mu) > 1 else 0,
+              "code_range_": np.quantile(mu, CODE_RANGE_QUANTILES, axis=0)}
+    # A mixture needs two codes; a model of one sample draws from the prior.
+    if sampler == "gmm" and len(mu) > 1:
+        fitted["sampler_"] = GaussianMixture(min(n_sampler_components, len(mu)),
+                                             random_state=seed).fit(mu)
     return fitted
 
 

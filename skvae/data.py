@@ -30,8 +30,12 @@ def is_memory_mapped(X):
 class TensorDataset(torch.utils.data.Dataset):
     """Rows of a data tensor and, for a conditional model, of its conditions.
 
-    The tensors stay wherever they live (device or host).
+    The tensors stay wherever they live (device or host). ``neighbors``, a
+    :class:`skvae.neighbors.NeighborSampler`, draws a neighbor of each row
+    of a training batch.
     """
+
+    neighbors = None
 
     def __init__(self, X, condition=None):
         self.X = X
@@ -48,11 +52,22 @@ class TensorDataset(torch.utils.data.Dataset):
     def data_rows(self, idx):
         return self.X[idx]
 
-    def rows(self, idx):
-        """The module's input for rows ``idx``: a tensor, or a dict with the condition."""
-        if self.condition is None:
+    def rows(self, idx, training=False):
+        """The module's input for rows ``idx``: a tensor, or a dict with the condition.
+
+        A training batch of a dataset with ``neighbors`` also holds
+        ``"x_neighbor"``, a neighbor of each row.
+        """
+        with_neighbors = training and self.neighbors is not None
+        if self.condition is None and not with_neighbors:
             return self.data_rows(idx)
-        return {"x": self.data_rows(idx), "condition": self.condition[idx]}
+        rows = {"x": self.data_rows(idx)}
+        if self.condition is not None:
+            rows["condition"] = self.condition[idx]
+        if with_neighbors:
+            drawn = self.neighbors(idx)
+            rows["x_neighbor"] = self.data_rows(drawn.flatten()).unflatten(0, drawn.shape)
+        return rows
 
     def __getitem__(self, i):
         return self.rows(i), torch.empty(0)
@@ -128,7 +143,7 @@ class IndexBatches:
         elif self.shuffle and len(chunks) > 1 and len(chunks[-1]) == 1:
             chunks[-2:] = [torch.cat(chunks[-2:])]
         for idx in chunks:
-            rows = self.dataset.rows(idx)
+            rows = self.dataset.rows(idx, self.shuffle)
             if isinstance(rows, dict):
                 yield {key: self.transfer(value) for key, value in rows.items()}, None
             else:

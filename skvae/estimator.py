@@ -104,9 +104,22 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         copies. Without ``early_stopping`` there is no validation data:
         monitor the training loss (``Checkpoint(monitor="train_loss_best")``).
 
-    sampler : {"prior", "gmm"}, default="prior"
-        Where ``sample`` draws codes from: the N(0, I) prior, or a Gaussian
-        mixture fitted to the training codes (Ghosh et al. 2019).
+    neighbor_weight : float or "auto", default="auto"
+        Weight of a loss that keeps the training data's neighborhoods on
+        the map (UMAP's cross-entropy between a fuzzy k-nearest-neighbor
+        graph of the rows and their codes, McInnes et al. 2018; see
+        :mod:`skvae.neighbors`), added to the negative ELBO. "auto" turns it
+        on for ``n_components=2``, where codes are meant to be looked at,
+        and off otherwise; 0 turns it off.
+
+    n_neighbors : int, default=15
+        Neighbors of each row in that graph (within its class, for a
+        conditional model).
+
+    sampler : {"gmm", "prior"}, default="gmm"
+        Where ``sample`` draws codes from: a Gaussian mixture fitted to the
+        training codes (Ghosh et al. 2019), or the N(0, I) prior, which
+        falls between the codes once they are not N(0, I)-shaped.
 
     n_sampler_components : int, default=10
         Components of the "gmm" sampler.
@@ -195,8 +208,12 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
 
     kl_per_dim_ : ndarray of shape (`n_components_`,)
         Mean KL(q(z_u | x) || p(z_u)) of each latent dimension, in nats;
-        near 0 for an unused one. From 1,024 random training rows, or all
-        of them with ``sampler="gmm"``.
+        near 0 for an unused one. From up to 100,000 random training rows
+        with ``sampler="gmm"``, else 1,024.
+
+    code_range_ : ndarray of shape (2, n_components_)
+        The 1% and 99% quantiles of each dimension of those rows' codes:
+        where :func:`skvae.plotting.plot_manifold` looks.
 
     n_active_units_ : int
         Latent dimensions whose posterior mean varies across those rows
@@ -240,7 +257,9 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         "optimizer": [callable],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "callbacks": [list, None],
-        "sampler": [StrOptions({"prior", "gmm"})],
+        "neighbor_weight": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "sampler": [StrOptions({"gmm", "prior"})],
         "n_sampler_components": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -259,7 +278,7 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         conditional=False, adversary_weight=5.0, image_shape=None, channels=(32, 64),
         hidden_dim=256, max_epochs=30, batch_size=32, lr=2e-3, lr_schedule="onecycle",
         kl_warmup_epochs=0, optimizer=torch.optim.AdamW, weight_decay=0.3, callbacks=None,
-        sampler="prior", n_sampler_components=10, early_stopping=False,
+        neighbor_weight="auto", n_neighbors=15, sampler="gmm", n_sampler_components=10, early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=10, warm_start=False, precision="fp32",
         channels_last=False, compile=False, device="auto", verbose=0, random_state=None,
     ):
@@ -280,6 +299,8 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.callbacks = callbacks
+        self.neighbor_weight = neighbor_weight
+        self.n_neighbors = n_neighbors
         self.sampler = sampler
         self.n_sampler_components = n_sampler_components
         self.early_stopping = early_stopping

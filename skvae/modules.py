@@ -17,8 +17,9 @@ __all__ = ["ClassAdversary", "ConditionalDecoder", "GaussianEncoder", "VAE", "VA
            "build_vae", "conv_decoder", "conv_encoder", "init_weights", "mlp_decoder",
            "mlp_encoder"]
 
-VAEOutput = namedtuple("VAEOutput", ["log_lik", "kl", "mu", "log_var", "penalty"],
-                       defaults=(0.0,))
+VAEOutput = namedtuple("VAEOutput",
+                       ["log_lik", "kl", "mu", "log_var", "penalty", "mu_neighbor"],
+                       defaults=(0.0, None))
 VAEOutput.__doc__ = """What one forward pass of :class:`VAE` returns.
 
 Parameters
@@ -34,6 +35,9 @@ log_var : Tensor of shape (n, latent_dim)
 penalty : Tensor of shape (n,) or float, default=0.0
     A training-only term added to the loss (the class adversary's loss of a
     conditional model), not part of the ELBO.
+mu_neighbor : Tensor of shape (n, m, latent_dim) or None, default=None
+    Means of q(z | x) of m neighbors of each row in the training data, when
+    ``forward`` was given them.
 """
 
 # exp(log_var) must stay finite in float32 and bf16 even for a diverging
@@ -384,7 +388,7 @@ class VAE(nn.Module):
         params = self.decoder(flat, condition)
         return params.reshape(*lead, *params.shape[1:])
 
-    def forward(self, x, condition=None, eps=None):
+    def forward(self, x, condition=None, eps=None, x_neighbor=None):
         """Encode, draw posterior samples, decode and score.
 
         Parameters
@@ -396,14 +400,25 @@ class VAE(nn.Module):
         eps : Tensor of shape (K, n or 1, latent_dim), default=None
             Standard normal noise for the reparameterisation; one fresh
             draw (K = 1) when omitted.
+        x_neighbor : Tensor of shape (n, m, *event_shape), default=None
+            ``m`` neighbors of each row in the training data, encoded
+            alongside into ``mu_neighbor``.
 
         Returns
         -------
         output : VAEOutput
             The log-likelihood of each posterior sample, the KL term, the
-            posterior's parameters and the training penalty.
+            posterior's parameters, the training penalty and the neighbors'
+            posterior means.
         """
-        mu, log_var = self.encoder(x)
+        mu_neighbor = None
+        if x_neighbor is None:
+            mu, log_var = self.encoder(x)
+        else:
+            # One encoder pass for the rows and their neighbors.
+            mu, log_var = self.encoder(torch.cat([x, x_neighbor.flatten(0, 1)]))
+            mu, mu_neighbor = mu[:len(x)], mu[len(x):].unflatten(0, x_neighbor.shape[:2])
+            log_var = log_var[:len(x)]
         if eps is None:
             eps = torch.randn_like(mu).unsqueeze(0)
         # std = exp(log_var / 2): the encoder predicts the log-variance.
@@ -412,7 +427,7 @@ class VAE(nn.Module):
         penalty = 0.0
         if self.adversary is not None and condition is not None and self.training:
             penalty = self.adversary(mu, condition)
-        return VAEOutput(log_lik, gaussian_kl(mu, log_var), mu, log_var, penalty)
+        return VAEOutput(log_lik, gaussian_kl(mu, log_var), mu, log_var, penalty, mu_neighbor)
 
     def log_weights(self, x, eps, condition=None):
         """Importance log-weights log p(x, z_k) - log q(z_k | x), shape (K, n).

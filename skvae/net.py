@@ -27,6 +27,7 @@ from torch import nn
 from .callbacks import DivergenceCheck, TrainingDivergedError
 from .data import IndexBatches, MemmapDataset, TensorDataset, is_memory_mapped
 from .modules import build_vae
+from .neighbors import NeighborSampler, neighbor_embedding_loss
 
 __all__ = ["NegativeELBO", "TrainingDivergedError", "VAENet", "build_optimizer"]
 
@@ -95,14 +96,25 @@ class NegativeELBO(nn.Module):
     beta : float
         Weight of the KL term (beta-VAE); 1 gives the ELBO. Callbacks may
         change it during training (KL warm-up).
+    neighbor_weight : float
+        Weight of :func:`skvae.neighbors.neighbor_embedding_loss` on
+        batches that bring a neighbor of each row; 0 for none.
+    neighbor_scale : float
+        Factor on code distances in that loss.
     """
 
-    def __init__(self, beta=1.0):
+    def __init__(self, beta=1.0, neighbor_weight=0.0, neighbor_scale=4.0):
         super().__init__()
         self.beta = beta
+        self.neighbor_weight = neighbor_weight
+        self.neighbor_scale = neighbor_scale
 
     def forward(self, output, target=None):
-        return (-(output.log_lik.mean(dim=0) - self.beta * output.kl) + output.penalty).mean()
+        loss = -(output.log_lik.mean(dim=0) - self.beta * output.kl) + output.penalty
+        if output.mu_neighbor is not None and self.neighbor_weight:
+            loss = loss + self.neighbor_weight * neighbor_embedding_loss(
+                output.mu, output.mu_neighbor, self.neighbor_scale)
+        return loss.mean()
 
 
 def build_optimizer(optimizer, params, **kwargs):
@@ -177,19 +189,27 @@ class VAENet(NeuralNet):
 
     # -- data -------------------------------------------------------------
     def get_dataset(self, X, y=None):
-        """Wrap numeric numpy data, or ``{"x": X, "condition": C}``, for training.
+        """Wrap numeric numpy data, or a dict of it, for training.
 
-        A memory-mapped ``X`` stays where it is and is read batch by batch;
-        other data is copied to the device as float32 once. ``y`` is unused:
-        a conditional model's one-hot conditions come inside ``X``.
+        The dict has ``"x"`` and optionally ``"condition"`` (a conditional
+        model's one-hot conditions) and ``"graph"`` (the neighbor graph of
+        :func:`skvae.neighbors.fuzzy_graph`, from which each training batch
+        draws a neighbor of each row). A memory-mapped ``X`` stays where it
+        is and is read batch by batch; other data is copied to the device as
+        float32 once. ``y`` is unused.
         """
         if isinstance(X, torch.utils.data.Dataset):
             return X
-        X, condition = (X["x"], X["condition"]) if isinstance(X, dict) else (X, None)
+        X = X if isinstance(X, dict) else {"x": X}
+        X, condition, graph = X["x"], X.get("condition"), X.get("graph")
         if is_memory_mapped(X):
-            return MemmapDataset(X, None if condition is None else torch.from_numpy(condition))
-        condition = None if condition is None else self.to_training_tensor(condition)
-        return TensorDataset(self.to_training_tensor(X), condition)
+            dataset = MemmapDataset(X, None if condition is None else torch.from_numpy(condition))
+        else:
+            condition = None if condition is None else self.to_training_tensor(condition)
+            dataset = TensorDataset(self.to_training_tensor(X), condition)
+        if graph is not None:
+            dataset.neighbors = NeighborSampler(graph, dataset.device)
+        return dataset
 
     def to_training_tensor(self, X):
         """Put ``X`` (numeric numpy) on the device as float32 when it fits, else on the host."""

@@ -13,6 +13,11 @@ from ._version import __version__
 from .training import condition_dim, loss_curve, module_params
 
 
+#: Parameters added since 0.1.0, with the values that keep an older model's
+#: training as it was: its map was not trained to keep neighbors.
+ADDED_PARAMS = {"neighbor_weight": 0.0, "n_neighbors": 15}
+
+
 class VersionedPickleMixin:
     """Write the skvae version into the pickle; warn on, and upgrade, older ones."""
 
@@ -33,6 +38,8 @@ class VersionedPickleMixin:
             )
         if "latent_dim" in state:  # skvae 0.1.0's name for n_components
             state["n_components"] = state.pop("latent_dim")
+        for name, value in ADDED_PARAMS.items():
+            state.setdefault(name, value)
         super().__setstate__(state)
         if hasattr(self, "net_") and not hasattr(self, "likelihood_"):
             self._upgrade_from_0_1()

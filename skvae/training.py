@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from . import labels, layout
 from .callbacks import KLWarmup, lr_schedule
 from .codes import summarise_codes, warn_if_collapsed
+from .neighbors import fuzzy_graph
 from .net import VAENet
 
 INT32_MAX = np.iinfo(np.int32).max
@@ -38,6 +39,9 @@ MODULE_PARAMS = {
     "condition_dim": "conditional",
     "adversary_weight": "adversary_weight",
 }
+
+#: What ``neighbor_weight="auto"`` means, by ``n_components``; 0 elsewhere.
+AUTO_NEIGHBOR_WEIGHT = {2: 100.0}
 
 #: Names of the worker processes of joblib's process-based backends (loky,
 #: multiprocessing): the ones ``GridSearchCV(n_jobs>1)`` starts on one machine.
@@ -171,6 +175,7 @@ def make_net(estimator, module, *, incremental, seed, device):
     return VAENet(
         **{f"module__{key}": value for key, value in module.items()},
         criterion__beta=float(estimator.beta),
+        criterion__neighbor_weight=neighbor_weight(estimator, module["latent_dim"]),
         optimizer=estimator.optimizer,
         optimizer__weight_decay=float(estimator.weight_decay),
         lr=float(estimator.lr),
@@ -253,8 +258,13 @@ def fit_net(estimator, X, y, *, incremental, classes=None):
                 net.resume(estimator.net_)
             else:
                 net.initialize()
+        data = {"x": X, "condition": condition}
+        if net.criterion__neighbor_weight:
+            data["graph"] = fuzzy_graph(
+                X, estimator.n_neighbors, random_state=seed,
+                groups=None if condition is None else condition.argmax(axis=1))
         with seeded_torch(seed, device):
-            net.partial_fit(X if condition is None else {"x": X, "condition": condition})
+            net.partial_fit(data)
         if not (incremental or estimator.warm_start):
             # Only continued training needs the optimizer's running state
             # (Adam's: twice the weights); without it the fitted model,
@@ -262,6 +272,13 @@ def fit_net(estimator, X, y, *, incremental, classes=None):
             net.optimizer_.state.clear()
         set_fitted(estimator, net, X, seed, device)
     return estimator
+
+
+def neighbor_weight(estimator, n_components):
+    """The weight of the neighbor-embedding loss that ``neighbor_weight`` stands for."""
+    if estimator.neighbor_weight == "auto":
+        return AUTO_NEIGHBOR_WEIGHT.get(n_components, 0.0)
+    return float(estimator.neighbor_weight)
 
 
 def draw_seed(random_state):

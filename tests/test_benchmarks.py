@@ -45,16 +45,25 @@ def test_benchmarks_refuse_a_thread_count_below_one(script):
     assert "argument --threads: must be at least 1; got 0" in result.stderr
 
 
-def test_bench_quality_prints_the_table_with_a_row_per_seed_and_their_mean():
+def test_bench_quality_prints_the_table_with_a_row_per_seed_their_mean_and_worst():
     out = run("bench_quality.py", "--epochs", "1", "--n-train", "300", "--n-test", "100",
-              "--latent-dims", "2", "--repeats", "2", "--seed", "3")
-    assert "kNN-5 acc" in out and "-ELBO (nats)" in out and "seeds 3, 4" in out
-    for name in ("plain PyTorch port", "skvae defaults"):
-        rows = {seed: [float(v) for v in values.split()[:2]] for seed, values in re.findall(
-            rf"^{re.escape(name)}\s+2\s+(3|4|mean)\s+(.*)$", out, re.M)}
-        assert set(rows) == {"3", "4", "mean"}, name
-        np.testing.assert_allclose(rows["mean"], np.mean([rows["3"], rows["4"]], axis=0),
-                                   atol=1e-3)
+              "--latent-dims", "2", "--repeats", "2", "--seed", "3",
+              "--models", "skvae,flat,plain,pca")
+    assert "kNN-5 acc" in out and "trust-10" in out and "-ELBO (nats)" in out
+    assert "seeds 3, 4" in out
+    for name in ("plain PyTorch port", "skvae defaults", "neighbor_weight=0"):
+        rows = {seed: [float(v) for v in values.split()] for seed, values in re.findall(
+            rf"^{re.escape(name)}\s+2\s+(3|4|mean|worst)\s+(.*)$", out, re.M)}
+        assert set(rows) == {"3", "4", "mean", "worst"}, name
+        seeds = np.array([rows["3"], rows["4"]])
+        np.testing.assert_allclose(rows["mean"], seeds.mean(axis=0), atol=1e-3)
+        # The worst seed: lowest kNN accuracy and trustworthiness, highest MSE, -ELBO, time.
+        np.testing.assert_allclose(rows["worst"], [*seeds[:, :2].min(axis=0),
+                                                   *seeds[:, 2:].max(axis=0)], atol=1e-3)
+        assert 0 < rows["worst"][1] <= 1
     # PCA does not depend on the seed: one row.
     assert re.findall(r"^PCA\s+2\s+(\S+)\s", out, re.M) == ["3"]
     assert re.search(r"^goal \(skvae\)\s+2\s+>=0\.78", out, re.M)
+    ratio = re.search(r"^worst seeds, fit time skvae / flat: (\d+\.\d\d) \(goal <= 1\.5\)$",
+                      out, re.M)
+    assert ratio and float(ratio.group(1)) > 0

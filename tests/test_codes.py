@@ -35,19 +35,25 @@ def test_code_statistics_from_a_subset_match_the_whole_training_set(digits, monk
     monkeypatch.setattr(net_module.VAENet, "encode",
                         lambda net, rows: encoded.append(len(rows)) or encode(net, rows))
     vae = VAETransformer(n_components=4, max_epochs=5, batch_size=64, lr=3e-3,
-                         random_state=0).fit(X[:1000])
+                         sampler="prior", random_state=0).fit(X[:1000])
     assert sum(encoded) == 300
     kl_per_dim, mean_var = _code_statistics(vae, X[:1000])
     active = mean_var > 0.01
     assert vae.n_active_units_ == active.sum() >= 2
     np.testing.assert_allclose(vae.kl_per_dim_[active], kl_per_dim[active], rtol=0.15)
-    # With the "gmm" sampler every code is encoded anyway, and used.
+    # The "gmm" sampler is fitted to up to SAMPLER_ROWS codes, which the
+    # statistics then use too.
+    monkeypatch.setattr(code_statistics, "SAMPLER_ROWS", 800)
     encoded.clear()
     vae.set_params(sampler="gmm", n_sampler_components=2, warm_start=True, max_epochs=1)
     vae.fit(X[:1000])
-    assert sum(encoded) == 1000
-    np.testing.assert_allclose(vae.kl_per_dim_, _code_statistics(vae, X[:1000])[0],
+    assert sum(encoded) == 800
+    vae.fit(X[:700])
+    assert sum(encoded) == 1500
+    np.testing.assert_allclose(vae.kl_per_dim_, _code_statistics(vae, X[:700])[0],
                                rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(vae.code_range_, np.quantile(vae.transform(X[:700]),
+                                                            [0.01, 0.99], axis=0), rtol=1e-5)
 
 
 def test_oversized_latent_collapses_and_warns(digits):
@@ -60,9 +66,9 @@ def test_oversized_latent_collapses_and_warns(digits):
     assert inactive.sum() >= 32
 
 
-def test_gmm_sampler_draws_from_the_training_codes(digits):
+def test_gmm_sampler_is_the_default_and_draws_from_the_training_codes(digits):
     X, _ = digits
-    vae = VAETransformer(n_components=2, sampler="gmm", n_sampler_components=5, max_epochs=5,
+    vae = VAETransformer(n_components=2, n_sampler_components=5, max_epochs=5,
                          batch_size=64, random_state=0).fit(X[:500])
     assert vae.sampler_.n_components == 5
     codes = vae.transform(X[:500])
@@ -72,5 +78,6 @@ def test_gmm_sampler_draws_from_the_training_codes(digits):
     # Decoded GMM draws re-encode near the training codes; prior draws need not.
     redrawn = vae.transform(samples)
     np.testing.assert_allclose(redrawn.mean(axis=0), codes.mean(axis=0), atol=0.25)
-    prior = VAETransformer(n_components=2, max_epochs=5, batch_size=64, random_state=0).fit(X[:500])
+    prior = VAETransformer(n_components=2, max_epochs=5, batch_size=64, sampler="prior",
+                           random_state=0).fit(X[:500])
     assert not hasattr(prior, "sampler_")

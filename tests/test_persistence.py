@@ -5,6 +5,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+from sklearn.base import clone
 import pytest
 import torch
 
@@ -70,6 +71,9 @@ def test_saved_model_from_the_repository_loads_and_predicts():
         with pytest.warns(UserWarning, match=rf"saved by skvae 0.1.0 .* skvae {__version__}"):
             vae = joblib.load(DATA / "vae-0.1.0.joblib")
     np.testing.assert_allclose(vae.transform(expected["X"]), expected["Z"], rtol=1e-5, atol=1e-6)
+    # Parameters added since keep its training as it was, and it clones.
+    assert vae.get_params()["neighbor_weight"] == 0.0
+    assert clone(vae).get_params()["n_neighbors"] == 15
 
 
 def test_version_mismatch_names_both_versions(fitted_30, monkeypatch):

@@ -1,5 +1,6 @@
 """Tests of skvae.plotting on tiny models fitted to scikit-learn's digits."""
 
+import copy
 import subprocess
 import sys
 import warnings
@@ -188,12 +189,23 @@ def test_manifold_grayscale_shape_and_ticks(models, name):
     assert _mosaic(ax).shape == (n * 8, n * 8)
     image = ax.images[0]
     assert image.get_cmap().name == "gray" and image.get_clim() == (0.0, 1.0)
-    grid = norm.ppf(np.linspace(0.05, 0.95, n))
+    # The grid spans where the training codes lie, along each axis.
+    lo, hi = models[name].code_range_
     xticks = [float(t.get_text()) for t in ax.get_xticklabels()]
     yticks = [float(t.get_text()) for t in ax.get_yticklabels()]
-    np.testing.assert_allclose(xticks, grid, atol=0.051)
-    np.testing.assert_allclose(yticks, grid[::-1], atol=0.051)
+    np.testing.assert_allclose(xticks, np.linspace(lo[0], hi[0], n), atol=0.051)
+    np.testing.assert_allclose(yticks, np.linspace(lo[1], hi[1], n)[::-1], atol=0.051)
     assert ax.get_xlabel() == "z[0]" and ax.get_ylabel() == "z[1]"
+    assert "where the training codes lie" in ax.get_title()
+
+
+def test_manifold_of_a_model_without_code_range_spans_the_prior(models):
+    """Models pickled before code_range_ existed had N(0, 1)-shaped codes."""
+    vae = copy.copy(models["mlp2"])
+    del vae.code_range_
+    ax = plot_manifold(vae, n=5)
+    xticks = [float(t.get_text()) for t in ax.get_xticklabels()]
+    np.testing.assert_allclose(xticks, norm.ppf(np.linspace(0.05, 0.95, 5)), atol=0.051)
 
 
 def test_manifold_cells_are_decoded_grid(models):
@@ -218,12 +230,13 @@ def test_manifold_rgb_shape(models):
     assert mosaic.min() >= 0 and mosaic.max() <= 1
 
 
-def test_manifold_higher_dims_hold_others_at_zero(models):
+def test_manifold_higher_dims_hold_others_at_the_middle_of_the_codes(models):
     vae = models["mlp3"]
     ax = plot_manifold(vae, n=3, dims=(2, 0), extent=(-1, 1))
-    assert "held at 0" in ax.get_title()
+    assert "held at their middle" in ax.get_title()
     assert ax.get_xlabel() == "z[2]" and ax.get_ylabel() == "z[0]"
-    z = np.array([[1.0, 0.0, -1.0]], dtype=np.float32)  # top-left: z2=-1, z0=1
+    middle = vae.code_range_.mean(axis=0)[1]
+    z = np.array([[1.0, middle, -1.0]], dtype=np.float32)  # top-left: z2=-1, z0=1
     np.testing.assert_allclose(_cell(_mosaic(ax), 0, 0, 8, 8),
                                vae.inverse_transform(z)[0], atol=1e-6)
 

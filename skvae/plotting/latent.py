@@ -140,13 +140,16 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
         Number of grid values along each axis.
     extent : tuple of (float, float), default=None
         ``(lo, hi)``: the grid runs evenly from ``lo`` to ``hi`` along both
-        axes. None places it at the 5%, ..., 95% quantiles of the N(0, 1)
-        prior (``scipy.stats.norm.ppf(np.linspace(0.05, 0.95, n))``, as in
-        Kingma and Welling's figure), which is where the codes lie.
+        axes. None spans, along each axis, the range where the training
+        codes lie (``vae.code_range_``, their 1% to 99% quantiles): codes
+        trained to keep neighborhoods are not N(0, 1)-shaped, so the
+        prior's quantiles (Kingma and Welling's figure) would decode the
+        plane's empty middle.
     dims : tuple of (int, int), default=(0, 1)
         The latent dimensions along the horizontal and vertical axes. The
-        other dimensions are held at 0, the prior's mean. For a model with
-        ``n_components=1`` this is ignored and a single row is drawn.
+        other dimensions are held at the middle of their ``code_range_``.
+        For a model with ``n_components=1`` this is ignored and a single
+        row is drawn.
     ax : matplotlib Axes, default=None
         Axes to draw into; a new figure is created when None.
 
@@ -182,10 +185,8 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
     n = check_n(n)
     latent_dim = int(vae.n_components_)
     if extent is None:
-        from scipy.stats import norm
-
-        grid = norm.ppf(np.linspace(0.05, 0.95, n))
-        range_note = "prior's 5%-95% quantiles"
+        lo, hi = code_range(vae)
+        range_note = "where the training codes lie"
     else:
         try:
             lo, hi = (float(v) for v in extent)
@@ -195,8 +196,8 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
             ) from None
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
             raise ValueError(f"extent must be (lo, hi) with finite lo < hi; got {extent!r}.")
-        grid = np.linspace(lo, hi, n)
         range_note = f"[{lo:g}, {hi:g}]"
+        lo, hi = np.full(latent_dim, lo), np.full(latent_dim, hi)
 
     if latent_dim == 1:
         dx, dy, n_rows = 0, None, 1
@@ -210,10 +211,13 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
             )
         (dx, dy), n_rows = (int(d) for d in dims), n
 
-    Z = np.zeros((n_rows, n, latent_dim), dtype=np.float32)
-    Z[:, :, dx] = grid[None, :]
+    Z = np.empty((n_rows, n, latent_dim), dtype=np.float32)
+    Z[:] = (lo + hi) / 2
+    grid_x = np.linspace(lo[dx], hi[dx], n)
+    Z[:, :, dx] = grid_x[None, :]
     if dy is not None:
-        Z[:, :, dy] = grid[::-1, None]  # top row: highest value
+        grid_y = np.linspace(lo[dy], hi[dy], n)[::-1]  # top row: highest value
+        Z[:, :, dy] = grid_y[:, None]
     decoded = vae.inverse_transform(Z.reshape(-1, latent_dim))
 
     if ax is None:
@@ -231,16 +235,29 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
             ax.axhline(k * H - 0.5, color="0.6", linewidth=1.0)
     step = int(np.ceil(n / 15))  # at most 15 labelled ticks per axis
     ticks = np.arange(0, n, step)
-    ax.set_xticks(cell_centers(n, W, 0)[ticks], tick_labels(grid[ticks]))
+    ax.set_xticks(cell_centers(n, W, 0)[ticks], tick_labels(grid_x[ticks]))
     ax.set_xlabel(f"z[{dx}]")
     if dy is not None:
-        ax.set_yticks(cell_centers(n, H, 0)[ticks], tick_labels(grid[::-1][ticks]))
+        ax.set_yticks(cell_centers(n, H, 0)[ticks], tick_labels(grid_y[ticks]))
         ax.set_ylabel(f"z[{dy}]")
     else:
         ax.set_yticks([])
     title = f"Decoded latent grid ({range_note})"
     if latent_dim > 2:
         others = "other dims" if latent_dim > 3 else "other dim"
-        title += f"\n{latent_dim}-D latent space, {others} held at 0"
+        title += f"\n{latent_dim}-D latent space, {others} held at their middle"
     ax.set_title(title)
     return ax
+
+
+def code_range(vae):
+    """Per latent dimension, the low and high ends of where the training codes lie.
+
+    A model pickled before ``code_range_`` existed had N(0, 1)-shaped
+    codes: the prior's 5% and 95% quantiles stand in for it.
+    """
+    if hasattr(vae, "code_range_"):
+        return vae.code_range_
+    from scipy.stats import norm
+
+    return np.repeat(norm.ppf([[0.05], [0.95]]), int(vae.n_components_), axis=1)

@@ -1,0 +1,242 @@
+"""The neighbor graph of the training data that a 2-D map is trained to keep.
+
+UMAP's fuzzy k-nearest-neighbor graph (McInnes et al., 2018): each row's
+k nearest neighbors get a membership in (0, 1] that decays with distance
+beyond its nearest neighbor's, scaled per row so that the memberships of
+a dense and a sparse region carry the same total weight; the graph is then
+symmetrised as a fuzzy union. Training draws one neighbor per row from it
+(:class:`NeighborSampler`) and pulls the two codes together, while the
+other rows of the batch push apart (:func:`neighbor_embedding_loss`).
+
+Neighbors are searched among the rows' leading principal components, read
+from ``X`` a chunk at a time, so a memory-mapped ``X`` is never held whole:
+memory is ``n_samples * (PCA_COMPONENTS + 3 * n_neighbors)`` numbers.
+The search is exact (scikit-learn's ``NearestNeighbors``), which takes time
+quadratic in ``n_samples``; with ``pynndescent`` installed, data larger
+than :data:`EXACT_SEARCH_ROWS` rows is searched approximately instead, in
+about ``n_samples * log(n_samples)``.
+"""
+
+import math
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+__all__ = ["fuzzy_graph", "neighbor_embedding_loss"]
+from scipy import sparse
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
+
+#: Principal components the neighbors are searched among: distances in
+#: them match raw pixel distances closely, at a fraction of the cost.
+PCA_COMPONENTS = 50
+#: Rows the principal components are fitted on.
+PCA_FIT_ROWS = 10_000
+#: Rows read from ``X`` at a time.
+CHUNK_ROWS = 65_536
+#: Above this many rows, an installed ``pynndescent`` replaces exact search.
+EXACT_SEARCH_ROWS = 100_000
+
+
+def reduced_features(X, random_state):
+    """The rows of ``X`` (any layout) as at most :data:`PCA_COMPONENTS` float32 features."""
+    n = len(X)
+    n_features = int(np.prod(X.shape[1:]))
+    if n_features <= PCA_COMPONENTS:
+        return np.asarray(X, dtype=np.float32).reshape(n, n_features)
+    rng = check_random_state(random_state)
+    fit_rows = np.sort(rng.choice(n, size=min(n, PCA_FIT_ROWS), replace=False))
+    sample = np.asarray(X[fit_rows], dtype=np.float32).reshape(len(fit_rows), n_features)
+    pca = PCA(n_components=min(PCA_COMPONENTS, len(fit_rows)), random_state=rng).fit(sample)
+    return np.concatenate([
+        pca.transform(np.asarray(X[start:start + CHUNK_ROWS], dtype=np.float32)
+                      .reshape(-1, n_features)).astype(np.float32)
+        for start in range(0, n, CHUNK_ROWS)])
+
+
+def nearest_neighbors(F, n_neighbors, random_state):
+    """Indices and distances of each row's ``n_neighbors`` nearest other rows."""
+    if len(F) > EXACT_SEARCH_ROWS:
+        try:
+            from pynndescent import NNDescent
+        except ImportError:
+            pass
+        else:
+            index = NNDescent(F, n_neighbors=n_neighbors + 1,
+                              random_state=check_random_state(random_state))
+            indices, distances = index.neighbor_graph
+            return indices[:, 1:], distances[:, 1:]
+    distances, indices = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(F).kneighbors(F)
+    # The first neighbor of a row is itself (or a duplicate at distance 0,
+    # which serves as well).
+    return indices[:, 1:], distances[:, 1:]
+
+
+def fuzzy_memberships(distances, n_iter=64):
+    """UMAP's memberships exp(-(d - rho) / sigma) of each row's neighbors.
+
+    ``rho`` is the distance to the nearest neighbor, so every row is
+    connected to at least one other with membership 1; ``sigma`` is found
+    by bisection so that a row's memberships sum to log2(k).
+    """
+    k = distances.shape[1]
+    excess = np.maximum(distances - distances[:, :1], 0.0)
+    target = np.log2(k)
+    low = np.zeros(len(distances))
+    high = np.full(len(distances), np.inf)
+    sigma = np.ones(len(distances))
+    for _ in range(n_iter):
+        total = np.exp(-excess / sigma[:, None]).sum(axis=1)
+        too_wide = total > target
+        high = np.where(too_wide, sigma, high)
+        low = np.where(too_wide, low, sigma)
+        sigma = np.where(np.isinf(high), sigma * 2, (low + high) / 2)
+    return np.exp(-excess / sigma[:, None])
+
+
+def fuzzy_graph(X, n_neighbors, groups=None, random_state=None):
+    """The symmetric fuzzy k-nearest-neighbor graph of the rows of ``X``.
+
+    With ``groups`` (one label per row), neighbors are only sought within
+    a row's group: a conditional model's map should order style within a
+    class, not gather the classes. A group smaller than ``n_neighbors + 1``
+    rows is searched for as many neighbors as it has.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        The rows, in any layout (tables or images); a memory-mapped array
+        is read a chunk at a time.
+    n_neighbors : int
+        Neighbors sought per row.
+    groups : array-like of shape (n_samples,), default=None
+        A label per row; edges only join rows of one label.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the choice of rows the principal components are fitted on.
+
+    Returns
+    -------
+    graph : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        Symmetric memberships in (0, 1]; no row is its own neighbor.
+    """
+    F = reduced_features(X, random_state)
+    n = len(F)
+    rows, cols, weights = [], [], []
+    members = [np.arange(n)] if groups is None else [np.flatnonzero(groups == g)
+                                                     for g in np.unique(groups)]
+    for index in members:
+        k = min(n_neighbors, len(index) - 1)
+        if k < 1:
+            continue
+        neighbors, distances = nearest_neighbors(F[index], k, random_state)
+        rows.append(np.repeat(index, k))
+        cols.append(index[neighbors].ravel())
+        weights.append(fuzzy_memberships(distances).ravel())
+    if not rows:
+        return sparse.csr_matrix((n, n), dtype=np.float32)
+    directed = sparse.csr_matrix(
+        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    # The fuzzy union: an edge is there if either end chose the other.
+    graph = directed + directed.T - directed.multiply(directed.T)
+    graph.eliminate_zeros()
+    return graph.astype(np.float32).tocsr()
+
+
+class NeighborSampler:
+    """Draws, for rows of the graph, one neighbor each in proportion to edge weight.
+
+    The graph lives as two tensors on the device the batches are drawn on:
+    the neighbors of all rows, and their cumulative normalised weights
+    offset by the row's index, so that one ``searchsorted`` over all rows
+    finds each row's draw.
+
+    Parameters
+    ----------
+    graph : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+    device : torch.device
+    """
+
+    def __init__(self, graph, device):
+        graph = graph.tocsr()
+        degree = np.diff(graph.indptr)
+        row = np.repeat(np.arange(graph.shape[0]), degree)
+        row_total = np.bincount(row, weights=graph.data, minlength=graph.shape[0])
+        within = np.cumsum(graph.data, dtype=np.float64) - np.repeat(
+            np.cumsum(row_total) - row_total, degree)
+        self.has_neighbors = torch.as_tensor(degree > 0, device=device)
+        self.offsets = torch.as_tensor(row + within / row_total[row], device=device)
+        self.neighbors = torch.as_tensor(graph.indices.astype(np.int64), device=device)
+
+    def __call__(self, idx):
+        """:data:`NEIGHBORS_PER_ROW` neighbors of each row of ``idx``, drawn independently.
+
+        Shape ``(len(idx), NEIGHBORS_PER_ROW)``; a row without neighbors is its own.
+        """
+        idx = idx.to(self.offsets.device).repeat_interleave(NEIGHBORS_PER_ROW)
+        if not len(self.neighbors):
+            return idx.reshape(-1, NEIGHBORS_PER_ROW)
+        draw = idx + torch.rand(len(idx), dtype=torch.float64, device=idx.device)
+        pos = torch.searchsorted(self.offsets, draw).clamp_(max=len(self.neighbors) - 1)
+        drawn = torch.where(self.has_neighbors[idx], self.neighbors[pos], idx)
+        return drawn.reshape(-1, NEIGHBORS_PER_ROW)
+
+
+#: Neighbors drawn per row and step. Each costs an encoder pass of the
+#: batch; three of them encoded without gradient (as mere targets, at a
+#: third of the cost) made a worse map than one that both ends move.
+NEIGHBORS_PER_ROW = 1
+
+#: UMAP's curve 1 / (1 + a d^(2b)) for its defaults min_dist=0.1, spread=1:
+#: how similar two codes at distance d count as.
+CURVE_A, CURVE_B = 1.577, 0.8951
+#: UMAP's negative samples per edge.
+NEGATIVE_RATE = 5.0
+
+
+def neighbor_embedding_loss(mu, mu_neighbor, scale):
+    """UMAP's cross-entropy between the graph and the codes, per row.
+
+    Each row's code is attracted to the codes of its sampled neighbors
+    (edges of the graph) and repelled from the other codes of the batch,
+    which stand in for UMAP's :data:`NEGATIVE_RATE` negative samples per
+    edge. Distances are multiplied by ``scale`` first: the KL term keeps
+    codes a few units across, where UMAP's curve expects a map some ten
+    times wider.
+
+    Parameters
+    ----------
+    mu : Tensor of shape (n, d)
+        The rows' codes (posterior means).
+    mu_neighbor : Tensor of shape (n, m, d)
+        The codes of ``m`` neighbors of each row.
+    scale : float
+        Factor on distances between codes.
+
+    Returns
+    -------
+    loss : Tensor of shape (n,)
+        Each row's attraction plus repulsion.
+    """
+    mu = mu.float() * scale
+    mu_neighbor = mu_neighbor.float() * scale
+    log_a = math.log(CURVE_A)
+    squared = torch.sum((mu[:, None] - mu_neighbor) ** 2, dim=-1)
+    attraction = F.softplus(log_a + CURVE_B * _log_d2(squared)).mean(dim=-1)
+    n, m = mu_neighbor.shape[:2]
+    others = torch.cat([mu, mu_neighbor.reshape(n * m, -1)])
+    repulsion = F.softplus(-(log_a + CURVE_B * _log_d2(torch.cdist(mu, others).square())))
+    # A row's own code and its neighbors' are no negatives.
+    negative = torch.ones_like(repulsion, dtype=torch.bool)
+    rows = torch.arange(n, device=mu.device)
+    negative[rows, rows] = False
+    for j in range(m):
+        negative[rows, n + rows * m + j] = False
+    repulsion = (repulsion * negative).sum(-1) / negative.sum(-1).clamp(min=1)
+    return attraction + NEGATIVE_RATE * repulsion
+
+
+def _log_d2(squared_distance):
+    # log(d^2 + eps): finite gradients where two codes coincide.
+    return torch.log(squared_distance + 1e-3)

@@ -1,0 +1,151 @@
+"""skvae.neighbors: the fuzzy neighbor graph, its sampler, the loss that keeps it, and what
+fit does with them."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.manifold import trustworthiness
+from sklearn.neighbors import KNeighborsClassifier
+
+from skvae import VAETransformer
+from skvae import neighbors
+from skvae import training
+
+
+def test_memberships_sum_to_log2_k_with_one_full_member():
+    distances = np.sort(np.random.default_rng(0).random((50, 15)) * 5, axis=1)
+    w = neighbors.fuzzy_memberships(distances)
+    np.testing.assert_allclose(w.sum(axis=1), np.log2(15), rtol=1e-6)
+    np.testing.assert_allclose(w[:, 0], 1.0)
+    assert np.all(np.diff(w, axis=1) <= 0), "farther neighbors weigh less"
+
+
+def test_graph_is_symmetric_and_links_near_rows():
+    rng = np.random.default_rng(0)
+    centers = np.array([[0.0] * 5, [10.0] * 5])
+    X = np.concatenate([c + rng.normal(size=(40, 5)) for c in centers])
+    graph = neighbors.fuzzy_graph(X, n_neighbors=5, random_state=0)
+    assert graph.shape == (80, 80) and (graph != graph.T).nnz == 0
+    assert graph.diagonal().max() == 0 and graph.data.min() > 0 and graph.data.max() <= 1
+    rows, cols = graph.nonzero()
+    assert np.all((rows < 40) == (cols < 40)), "no edge between the two far clusters"
+
+
+def test_graph_within_groups_has_no_edge_across_them():
+    X = np.random.default_rng(0).random((60, 4))
+    groups = np.repeat([0, 1, 2], 20)
+    rows, cols = neighbors.fuzzy_graph(X, 5, groups=groups, random_state=0).nonzero()
+    assert len(rows) and np.all(groups[rows] == groups[cols])
+
+
+def test_features_are_reduced_chunk_by_chunk(monkeypatch, tmp_path):
+    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.uint8,
+                                  shape=(300, 10, 10))
+    X[:] = np.random.default_rng(0).integers(0, 256, X.shape)
+    monkeypatch.setattr(neighbors, "CHUNK_ROWS", 64)
+    monkeypatch.setattr(neighbors, "PCA_FIT_ROWS", 100)
+    F = neighbors.reduced_features(X, random_state=0)
+    assert F.shape == (300, neighbors.PCA_COMPONENTS) and F.dtype == np.float32
+    # Few features are used as they are.
+    table = np.random.default_rng(0).random((20, 3))
+    np.testing.assert_array_equal(neighbors.reduced_features(table, 0), table.astype(np.float32))
+
+
+def test_sampler_draws_neighbors_in_proportion_to_weight():
+    from scipy import sparse
+
+    graph = sparse.csr_matrix(np.array([[0, 0.75, 0.25, 0],
+                                        [0.75, 0, 0, 0],
+                                        [0.25, 0, 0, 0],
+                                        [0, 0, 0, 0]], dtype=np.float32))
+    sampler = neighbors.NeighborSampler(graph, torch.device("cpu"))
+    torch.manual_seed(0)
+    m = neighbors.NEIGHBORS_PER_ROW
+    draws = sampler(torch.zeros(20000, dtype=torch.long))
+    assert draws.shape == (20000, m) and set(draws.flatten().tolist()) == {1, 2}
+    assert abs((draws == 1).float().mean().item() - 0.75) < 0.01
+    # A row's only neighbor, and a row with none keeps itself.
+    assert sampler(torch.tensor([1, 2, 3])).tolist() == [[0] * m, [0] * m, [3] * m]
+
+
+def test_loss_prefers_neighbors_close_and_others_far():
+    codes = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
+    near = (codes + 0.05)[:, None].expand(2, 3, 2)
+    kept = neighbors.neighbor_embedding_loss(codes, near, scale=4.0)
+    swapped = neighbors.neighbor_embedding_loss(codes, near.flip(0), scale=4.0)
+    assert kept.shape == (2,) and torch.all(kept < swapped)
+    # Coinciding codes have a finite loss and gradient.
+    codes.requires_grad_(True)
+    loss = neighbors.neighbor_embedding_loss(codes, codes.detach()[:, None], scale=4.0)
+    loss.sum().backward()
+    assert torch.isfinite(loss).all() and torch.isfinite(codes.grad).all()
+
+
+def _map_quality(vae, X, y):
+    Z = vae.transform(X)
+    knn = KNeighborsClassifier(5).fit(Z[:1200], y[:1200]).score(Z[1200:], y[1200:])
+    return knn, trustworthiness(X[1200:].reshape(len(X) - 1200, -1), Z[1200:], n_neighbors=10)
+
+
+def test_neighbor_loss_makes_a_more_faithful_2d_map(digits):
+    X, y = digits
+    params = dict(n_components=2, max_epochs=15, batch_size=64, random_state=0)
+    plain = VAETransformer(neighbor_weight=0, **params).fit(X[:1200])
+    kept = VAETransformer(**params).fit(X[:1200])
+    assert training.neighbor_weight(kept, 2) > 0, "on by default in 2-D"
+    (knn_plain, trust_plain), (knn_kept, trust_kept) = (_map_quality(v, X, y)
+                                                         for v in (plain, kept))
+    assert knn_kept > knn_plain + 0.03 and trust_kept > trust_plain
+    assert knn_kept > 0.85
+
+
+def test_no_graph_without_the_loss(images_30, monkeypatch):
+    from conftest import TINY
+
+    def fail(*args, **kwargs):
+        raise AssertionError("graph built")
+
+    monkeypatch.setattr(training, "fuzzy_graph", fail)
+    VAETransformer(neighbor_weight=0, **TINY).fit(images_30)
+    VAETransformer(n_components=3, **TINY).fit(images_30)
+    with pytest.raises(AssertionError, match="graph built"):
+        VAETransformer(n_components=2, **TINY).fit(images_30)
+
+
+def test_graph_of_a_conditional_model_stays_within_classes(digits, monkeypatch):
+    from conftest import TINY
+
+    X, y = digits
+    seen = {}
+    build = training.fuzzy_graph
+
+    def spy(X, n_neighbors, groups=None, random_state=None):
+        seen["graph"] = build(X, n_neighbors, groups=groups, random_state=random_state)
+        return seen["graph"]
+
+    monkeypatch.setattr(training, "fuzzy_graph", spy)
+    vae = VAETransformer(conditional=True, n_neighbors=5, **TINY).fit(X[:200], y[:200])
+    rows, cols = seen["graph"].nonzero()
+    assert np.all(y[:200][rows] == y[:200][cols])
+    assert vae.transform(X[:3]).shape == (3, 2)
+
+
+def test_only_training_batches_bring_neighbors():
+    from skvae.net import VAENet
+
+    X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    graph = neighbors.fuzzy_graph(X, 3, random_state=0)
+    net = VAENet(batch_size=8)
+    dataset = net.get_dataset({"x": X, "graph": graph})
+    (train_batch, _), *_ = net.get_iterator(dataset, training=True)
+    (valid_batch, _), *_ = net.get_iterator(dataset, training=False)
+    m = neighbors.NEIGHBORS_PER_ROW
+    assert set(train_batch) == {"x", "x_neighbor"}
+    assert train_batch["x_neighbor"].shape == (8, m, 6)
+    assert torch.is_tensor(valid_batch) and valid_batch.shape == (8, 6)
+    # Every drawn row is a neighbor in the graph.
+    rows = [int(np.flatnonzero((X == row.numpy()).all(axis=1))[0]) for row in train_batch["x"]]
+    for i, drawn in zip(rows, train_batch["x_neighbor"]):
+        for row in drawn:
+            j = int(np.flatnonzero((X == row.numpy()).all(axis=1))[0])
+            assert graph[i, j] > 0

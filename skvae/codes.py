@@ -54,9 +54,11 @@ def summarise_codes(net, X, *, sampler, n_sampler_components, seed):
               "n_active_units_": int(np.sum(mu.var(axis=0, dtype=np.float64) > 0.01))
               if len(mu) > 1 else 0,
               "code_range_": np.quantile(mu, CODE_RANGE_QUANTILES, axis=0)}
-    # A mixture needs two codes; a model of one sample draws from the prior.
-    if sampler == "gmm" and len(mu) > 1:
-        fitted["sampler_"] = GaussianMixture(min(n_sampler_components, len(mu)),
+    # A mixture needs two distinct codes, and has no more components than
+    # there are; a model of one sample draws from the prior.
+    distinct = len(np.unique(mu, axis=0))
+    if sampler == "gmm" and distinct > 1:
+        fitted["sampler_"] = GaussianMixture(min(n_sampler_components, distinct),
                                              random_state=seed).fit(mu)
     return fitted
 

@@ -56,7 +56,8 @@ class TensorDataset(torch.utils.data.Dataset):
         """The module's input for rows ``idx``: a tensor, or a dict with the condition.
 
         A training batch of a dataset with ``neighbors`` also holds
-        ``"x_neighbor"``, a neighbor of each row.
+        ``"x_neighbor"``, neighbors of each row, and the indices of the rows
+        and of their neighbors (``"index"``, ``"neighbor_index"``).
         """
         with_neighbors = training and self.neighbors is not None
         if self.condition is None and not with_neighbors:
@@ -67,6 +68,7 @@ class TensorDataset(torch.utils.data.Dataset):
         if with_neighbors:
             drawn = self.neighbors(idx)
             rows["x_neighbor"] = self.data_rows(drawn.flatten()).unflatten(0, drawn.shape)
+            rows["index"], rows["neighbor_index"] = idx, drawn
         return rows
 
     def __getitem__(self, i):

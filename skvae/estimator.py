@@ -172,7 +172,11 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         Number of training epochs completed, over all calls.
 
     loss_curve_ : list of float
-        Training loss (negative ELBO per sample) of each completed epoch.
+        Training loss of each completed epoch: the negative ELBO per sample,
+        plus the weighted neighbor loss while ``neighbor_weight`` is on (so
+        it drops when the weight is switched off between calls). A
+        validation split's loss (``early_stopping``) is the negative ELBO
+        alone.
 
     classes_ : ndarray of shape (n_classes,)
         Class labels seen in fit; only with ``conditional=True``.

@@ -82,7 +82,7 @@ class InferenceMixin(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         return layout.to_layout(self, self.net_.decode(Z, condition))
 
     def sample(self, n_samples=1, random_state=None, *, y=None):
-        """Draw new data: codes from the sampler (the prior by default) through the decoder.
+        """Draw new data: codes from the sampler (``sampler``) through the decoder.
 
         Parameters
         ----------

@@ -9,8 +9,9 @@ symmetrised as a fuzzy union. Training draws one neighbor per row from it
 other rows of the batch push apart (:func:`neighbor_embedding_loss`).
 
 Neighbors are searched among the rows' leading principal components, read
-from ``X`` a chunk at a time, so a memory-mapped ``X`` is never held whole:
-memory is ``n_samples * (PCA_COMPONENTS + 3 * n_neighbors)`` numbers.
+from ``X`` :data:`CHUNK_BYTES` at a time, so a memory-mapped ``X`` is never
+held whole: the graph takes about 2 KB per row, plus the search's chunk of
+scikit-learn's ``working_memory``.
 The search is exact (scikit-learn's ``NearestNeighbors``), which takes time
 quadratic in ``n_samples``; with ``pynndescent`` installed, data larger
 than :data:`EXACT_SEARCH_ROWS` rows is searched approximately instead, in
@@ -21,21 +22,23 @@ import math
 
 import numpy as np
 import torch
-from torch.nn import functional as F
-
-__all__ = ["fuzzy_graph", "neighbor_embedding_loss"]
 from scipy import sparse
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
+from torch.nn import functional as F
+
+__all__ = ["fuzzy_graph", "neighbor_embedding_loss"]
 
 #: Principal components the neighbors are searched among: distances in
 #: them match raw pixel distances closely, at a fraction of the cost.
 PCA_COMPONENTS = 50
-#: Rows the principal components are fitted on.
+#: Rows the principal components are fitted on, at most.
 PCA_FIT_ROWS = 10_000
-#: Rows read from ``X`` at a time.
-CHUNK_ROWS = 65_536
+#: Bytes of float32 rows read from ``X`` at a time, for the components'
+#: fit and for each chunk they reduce: what bounds the memory a
+#: memory-mapped ``X`` takes whatever the size of its rows.
+CHUNK_BYTES = 64 * 2**20
 #: Above this many rows, an installed ``pynndescent`` replaces exact search.
 EXACT_SEARCH_ROWS = 100_000
 
@@ -46,14 +49,15 @@ def reduced_features(X, random_state):
     n_features = int(np.prod(X.shape[1:]))
     if n_features <= PCA_COMPONENTS:
         return np.asarray(X, dtype=np.float32).reshape(n, n_features)
+    chunk = max(PCA_COMPONENTS + 1, CHUNK_BYTES // (4 * n_features))
     rng = check_random_state(random_state)
-    fit_rows = np.sort(rng.choice(n, size=min(n, PCA_FIT_ROWS), replace=False))
+    fit_rows = np.sort(rng.choice(n, size=min(n, PCA_FIT_ROWS, chunk), replace=False))
     sample = np.asarray(X[fit_rows], dtype=np.float32).reshape(len(fit_rows), n_features)
     pca = PCA(n_components=min(PCA_COMPONENTS, len(fit_rows)), random_state=rng).fit(sample)
     return np.concatenate([
-        pca.transform(np.asarray(X[start:start + CHUNK_ROWS], dtype=np.float32)
+        pca.transform(np.asarray(X[start:start + chunk], dtype=np.float32)
                       .reshape(-1, n_features)).astype(np.float32)
-        for start in range(0, n, CHUNK_ROWS)])
+        for start in range(0, n, chunk)])
 
 
 def nearest_neighbors(F, n_neighbors, random_state):
@@ -66,23 +70,36 @@ def nearest_neighbors(F, n_neighbors, random_state):
         else:
             index = NNDescent(F, n_neighbors=n_neighbors + 1,
                               random_state=check_random_state(random_state))
-            indices, distances = index.neighbor_graph
-            return indices[:, 1:], distances[:, 1:]
+            return without_self(*index.neighbor_graph)
     distances, indices = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(F).kneighbors(F)
-    # The first neighbor of a row is itself (or a duplicate at distance 0,
-    # which serves as well).
-    return indices[:, 1:], distances[:, 1:]
+    return without_self(indices, distances)
+
+
+def without_self(indices, distances):
+    """Drop each row from its own list of ``k + 1`` nearest rows, keeping ``k``.
+
+    A row is usually its own first neighbor, but a duplicate at distance 0
+    may come first; where the row is missing from the list, its farthest
+    neighbor goes instead.
+    """
+    own = indices == np.arange(len(indices))[:, None]
+    own[~own.any(axis=1), -1] = True
+    k = indices.shape[1] - 1
+    return indices[~own].reshape(-1, k), distances[~own].reshape(-1, k)
 
 
 def fuzzy_memberships(distances, n_iter=64):
     """UMAP's memberships exp(-(d - rho) / sigma) of each row's neighbors.
 
-    ``rho`` is the distance to the nearest neighbor, so every row is
-    connected to at least one other with membership 1; ``sigma`` is found
-    by bisection so that a row's memberships sum to log2(k).
+    ``rho`` is the distance to the nearest neighbor that is not a duplicate
+    (distance 0), so every row is connected to at least one other with
+    membership 1; ``sigma`` is found by bisection so that a row's
+    memberships sum to log2(k).
     """
     k = distances.shape[1]
-    excess = np.maximum(distances - distances[:, :1], 0.0)
+    positive = np.where(distances > 0, distances, np.inf).min(axis=1, keepdims=True)
+    rho = np.where(np.isfinite(positive), positive, 0.0)
+    excess = np.maximum(distances - rho, 0.0)
     target = np.log2(k)
     low = np.zeros(len(distances))
     high = np.full(len(distances), np.inf)
@@ -195,7 +212,7 @@ CURVE_A, CURVE_B = 1.577, 0.8951
 NEGATIVE_RATE = 5.0
 
 
-def neighbor_embedding_loss(mu, mu_neighbor, scale):
+def neighbor_embedding_loss(mu, mu_neighbor, scale, index=None, neighbor_index=None):
     """UMAP's cross-entropy between the graph and the codes, per row.
 
     Each row's code is attracted to the codes of its sampled neighbors
@@ -213,6 +230,12 @@ def neighbor_embedding_loss(mu, mu_neighbor, scale):
         The codes of ``m`` neighbors of each row.
     scale : float
         Factor on distances between codes.
+    index : Tensor of shape (n,), default=None
+        The rows' indices in the training data.
+    neighbor_index : Tensor of shape (n, m), default=None
+        The neighbors' indices. With ``index``, they keep a row's own code
+        and its neighbors' out of its negatives wherever they occur in the
+        batch; without, only the row and its own drawn neighbors are left out.
 
     Returns
     -------
@@ -226,13 +249,17 @@ def neighbor_embedding_loss(mu, mu_neighbor, scale):
     attraction = F.softplus(log_a + CURVE_B * _log_d2(squared)).mean(dim=-1)
     n, m = mu_neighbor.shape[:2]
     others = torch.cat([mu, mu_neighbor.reshape(n * m, -1)])
-    repulsion = F.softplus(-(log_a + CURVE_B * _log_d2(torch.cdist(mu, others).square())))
+    # Not cdist's matrix-product shortcut: it loses the small distances
+    # between large codes.
+    squared = torch.cdist(mu, others, compute_mode="donot_use_mm_for_euclid_dist").square()
+    repulsion = F.softplus(-(log_a + CURVE_B * _log_d2(squared)))
+    if index is None:
+        index = torch.arange(n, device=mu.device)
+        neighbor_index = n + torch.arange(n * m, device=mu.device).reshape(n, m)
     # A row's own code and its neighbors' are no negatives.
-    negative = torch.ones_like(repulsion, dtype=torch.bool)
-    rows = torch.arange(n, device=mu.device)
-    negative[rows, rows] = False
-    for j in range(m):
-        negative[rows, n + rows * m + j] = False
+    identity = torch.cat([index, neighbor_index.flatten()]).to(mu.device)
+    own = torch.cat([index[:, None], neighbor_index], dim=1).to(mu.device)
+    negative = (identity[None, None, :] != own[:, :, None]).all(dim=1)
     repulsion = (repulsion * negative).sum(-1) / negative.sum(-1).clamp(min=1)
     return attraction + NEGATIVE_RATE * repulsion
 

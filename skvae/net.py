@@ -109,11 +109,11 @@ class NegativeELBO(nn.Module):
         self.neighbor_weight = neighbor_weight
         self.neighbor_scale = neighbor_scale
 
-    def forward(self, output, target=None):
+    def forward(self, output, target=None, index=None, neighbor_index=None):
         loss = -(output.log_lik.mean(dim=0) - self.beta * output.kl) + output.penalty
         if output.mu_neighbor is not None and self.neighbor_weight:
             loss = loss + self.neighbor_weight * neighbor_embedding_loss(
-                output.mu, output.mu_neighbor, self.neighbor_scale)
+                output.mu, output.mu_neighbor, self.neighbor_scale, index, neighbor_index)
         return loss.mean()
 
 
@@ -308,11 +308,16 @@ class VAENet(NeuralNet):
         if isinstance(x, dict):
             fit_params = {**fit_params, **x}
             x = fit_params.pop("x")
+            # Which rows the batch holds is the loss's business, not the module's.
+            fit_params.pop("index", None)
+            fit_params.pop("neighbor_index", None)
         with self.autocast():
             return module(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred)
+        X = X if isinstance(X, dict) else {}
+        return self.criterion_(y_pred, index=X.get("index"),
+                               neighbor_index=X.get("neighbor_index"))
 
     def __getstate__(self):
         state = super().__getstate__()

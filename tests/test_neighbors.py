@@ -42,10 +42,16 @@ def test_features_are_reduced_chunk_by_chunk(monkeypatch, tmp_path):
     X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.uint8,
                                   shape=(300, 10, 10))
     X[:] = np.random.default_rng(0).integers(0, 256, X.shape)
-    monkeypatch.setattr(neighbors, "CHUNK_ROWS", 64)
-    monkeypatch.setattr(neighbors, "PCA_FIT_ROWS", 100)
+    # 64 rows of 100 float32 features a chunk; the components are fitted on one.
+    monkeypatch.setattr(neighbors, "CHUNK_BYTES", 64 * 100 * 4)
+    reads = []
+    getitem = np.memmap.__getitem__
+    monkeypatch.setattr(np.memmap, "__getitem__",
+                        lambda self, key: reads.append(len(getitem(self, key))) or
+                        getitem(self, key))
     F = neighbors.reduced_features(X, random_state=0)
     assert F.shape == (300, neighbors.PCA_COMPONENTS) and F.dtype == np.float32
+    assert max(reads) == 64 and sum(reads) == 64 + 300
     # Few features are used as they are.
     table = np.random.default_rng(0).random((20, 3))
     np.testing.assert_array_equal(neighbors.reduced_features(table, 0), table.astype(np.float32))
@@ -140,8 +146,10 @@ def test_only_training_batches_bring_neighbors():
     (train_batch, _), *_ = net.get_iterator(dataset, training=True)
     (valid_batch, _), *_ = net.get_iterator(dataset, training=False)
     m = neighbors.NEIGHBORS_PER_ROW
-    assert set(train_batch) == {"x", "x_neighbor"}
+    assert set(train_batch) == {"x", "x_neighbor", "index", "neighbor_index"}
     assert train_batch["x_neighbor"].shape == (8, m, 6)
+    np.testing.assert_array_equal(train_batch["x"], X[train_batch["index"]])
+    np.testing.assert_array_equal(train_batch["x_neighbor"], X[train_batch["neighbor_index"]])
     assert torch.is_tensor(valid_batch) and valid_batch.shape == (8, 6)
     # Every drawn row is a neighbor in the graph.
     rows = [int(np.flatnonzero((X == row.numpy()).all(axis=1))[0]) for row in train_batch["x"]]
@@ -149,3 +157,24 @@ def test_only_training_batches_bring_neighbors():
         for row in drawn:
             j = int(np.flatnonzero((X == row.numpy()).all(axis=1))[0])
             assert graph[i, j] > 0
+
+
+def test_duplicate_rows_are_no_neighbors_of_themselves():
+    X = np.repeat(np.random.default_rng(0).random((20, 5)), 3, axis=0)
+    graph = neighbors.fuzzy_graph(X, 5, random_state=0)
+    assert graph.diagonal().max() == 0
+    # Each row's two duplicates are among its neighbors, at full membership.
+    rows = np.arange(60)
+    for shift in (1, 2):
+        duplicates = rows // 3 * 3 + (rows % 3 + shift) % 3
+        np.testing.assert_allclose(graph.toarray()[rows, duplicates], 1.0)
+
+
+def test_a_rows_neighbors_are_no_negatives_wherever_they_sit_in_the_batch():
+    mu = torch.tensor([[0.0, 0.0], [0.5, 0.0], [9.0, 9.0]])
+    drawn = torch.tensor([[1], [0], [0]])
+    with_index = neighbors.neighbor_embedding_loss(mu, mu[drawn], 4.0, torch.arange(3), drawn)
+    # Row 0's neighbor, row 1, is also in the batch: with the indices row 0
+    # is not pushed away from its own neighbor, whose code is close.
+    without = neighbors.neighbor_embedding_loss(mu, mu[drawn], 4.0)
+    assert with_index[0] < without[0] / 5

@@ -233,7 +233,7 @@ def test_manifold_rgb_shape(models):
 def test_manifold_higher_dims_hold_others_at_the_middle_of_the_codes(models):
     vae = models["mlp3"]
     ax = plot_manifold(vae, n=3, dims=(2, 0), extent=(-1, 1))
-    assert "held at their middle" in ax.get_title()
+    assert "held at the middle of the codes" in ax.get_title()
     assert ax.get_xlabel() == "z[2]" and ax.get_ylabel() == "z[0]"
     middle = vae.code_range_.mean(axis=0)[1]
     z = np.array([[1.0, middle, -1.0]], dtype=np.float32)  # top-left: z2=-1, z0=1

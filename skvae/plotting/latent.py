@@ -186,7 +186,8 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
     latent_dim = int(vae.n_components_)
     if extent is None:
         lo, hi = code_range(vae)
-        range_note = "where the training codes lie"
+        range_note = ("where the training codes lie" if hasattr(vae, "code_range_")
+                      else "prior's 5%-95% quantiles")
     else:
         try:
             lo, hi = (float(v) for v in extent)
@@ -245,7 +246,7 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
     title = f"Decoded latent grid ({range_note})"
     if latent_dim > 2:
         others = "other dims" if latent_dim > 3 else "other dim"
-        title += f"\n{latent_dim}-D latent space, {others} held at their middle"
+        title += f"\n{latent_dim}-D latent space, {others} held at the middle of the codes"
     ax.set_title(title)
     return ax
 

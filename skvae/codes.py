@@ -58,8 +58,10 @@ def summarise_codes(net, X, *, sampler, n_sampler_components, seed):
     # there are; a model of one sample draws from the prior.
     distinct = len(np.unique(mu, axis=0))
     if sampler == "gmm" and distinct > 1:
+        # In float64: float32 codes bunched tightly (a collapsed dimension)
+        # make covariances that lose positive definiteness in float32.
         fitted["sampler_"] = GaussianMixture(min(n_sampler_components, distinct),
-                                             random_state=seed).fit(mu)
+                                             random_state=seed).fit(mu.astype(np.float64))
     return fitted
 
 

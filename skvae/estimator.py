@@ -215,7 +215,7 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         near 0 for an unused one. From up to 100,000 random training rows
         with ``sampler="gmm"``, else 1,024.
 
-    code_range_ : ndarray of shape (2, n_components_)
+    code_range_ : ndarray of shape (2, `n_components_`)
         The 1% and 99% quantiles of each dimension of those rows' codes:
         where :func:`skvae.plotting.plot_manifold` looks.
 

@@ -400,7 +400,7 @@ class VAE(nn.Module):
         eps : Tensor of shape (K, n or 1, latent_dim), default=None
             Standard normal noise for the reparameterisation; one fresh
             draw (K = 1) when omitted.
-        x_neighbor : Tensor of shape (n, m, *event_shape), default=None
+        x_neighbor : Tensor of shape ``(n, m, *event_shape)``, default=None
             ``m`` neighbors of each row in the training data, encoded
             alongside into ``mu_neighbor``.
 

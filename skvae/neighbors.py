@@ -5,16 +5,16 @@ k nearest neighbors get a membership in (0, 1] that decays with distance
 beyond its nearest neighbor's, scaled per row so that the memberships of
 a dense and a sparse region carry the same total weight; the graph is then
 symmetrised as a fuzzy union. Training draws one neighbor per row from it
-(:class:`NeighborSampler`) and pulls the two codes together, while the
+(``NeighborSampler``) and pulls the two codes together, while the
 other rows of the batch push apart (:func:`neighbor_embedding_loss`).
 
 Neighbors are searched among the rows' leading principal components, read
-from ``X`` :data:`CHUNK_BYTES` at a time, so a memory-mapped ``X`` is never
+from ``X`` ``CHUNK_BYTES`` at a time, so a memory-mapped ``X`` is never
 held whole: the graph takes about 2 KB per row, plus the search's chunk of
 scikit-learn's ``working_memory``.
 The search is exact (scikit-learn's ``NearestNeighbors``), which takes time
 quadratic in ``n_samples``; with ``pynndescent`` installed, data larger
-than :data:`EXACT_SEARCH_ROWS` rows is searched approximately instead, in
+than ``EXACT_SEARCH_ROWS`` rows is searched approximately instead, in
 about ``n_samples * log(n_samples)``.
 """
 
@@ -44,7 +44,7 @@ EXACT_SEARCH_ROWS = 100_000
 
 
 def reduced_features(X, random_state):
-    """The rows of ``X`` (any layout) as at most :data:`PCA_COMPONENTS` float32 features."""
+    """The rows of ``X`` (any layout) as at most ``PCA_COMPONENTS`` float32 features."""
     n = len(X)
     n_features = int(np.prod(X.shape[1:]))
     if n_features <= PCA_COMPONENTS:
@@ -177,6 +177,7 @@ class NeighborSampler:
 
     def __init__(self, graph, device):
         graph = graph.tocsr()
+        self.graph, self.device = graph, device
         degree = np.diff(graph.indptr)
         row = np.repeat(np.arange(graph.shape[0]), degree)
         row_total = np.bincount(row, weights=graph.data, minlength=graph.shape[0])
@@ -187,7 +188,7 @@ class NeighborSampler:
         self.neighbors = torch.as_tensor(graph.indices.astype(np.int64), device=device)
 
     def __call__(self, idx):
-        """:data:`NEIGHBORS_PER_ROW` neighbors of each row of ``idx``, drawn independently.
+        """``NEIGHBORS_PER_ROW`` neighbors of each row of ``idx``, drawn independently.
 
         Shape ``(len(idx), NEIGHBORS_PER_ROW)``; a row without neighbors is its own.
         """
@@ -198,6 +199,15 @@ class NeighborSampler:
         pos = torch.searchsorted(self.offsets, draw).clamp_(max=len(self.neighbors) - 1)
         drawn = torch.where(self.has_neighbors[idx], self.neighbors[pos], idx)
         return drawn.reshape(-1, NEIGHBORS_PER_ROW)
+
+    def within(self, rows):
+        """A sampler of the same graph without the edges that leave ``rows``."""
+        keep = np.zeros(self.graph.shape[0])
+        keep[np.asarray(rows)] = 1
+        keep = sparse.diags(keep)
+        graph = (keep @ self.graph @ keep).tocsr()
+        graph.eliminate_zeros()
+        return NeighborSampler(graph, self.device)
 
 
 #: Neighbors drawn per row and step. Each costs an encoder pass of the
@@ -217,7 +227,7 @@ def neighbor_embedding_loss(mu, mu_neighbor, scale, index=None, neighbor_index=N
 
     Each row's code is attracted to the codes of its sampled neighbors
     (edges of the graph) and repelled from the other codes of the batch,
-    which stand in for UMAP's :data:`NEGATIVE_RATE` negative samples per
+    which stand in for UMAP's ``NEGATIVE_RATE`` negative samples per
     edge. Distances are multiplied by ``scale`` first: the KL term keeps
     codes a few units across, where UMAP's curve expects a map some ten
     times wider.

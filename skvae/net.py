@@ -223,6 +223,14 @@ class VAENet(NeuralNet):
                 return X.pin_memory()
         return X.to(device)
 
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        data = getattr(dataset_train, "dataset", None)
+        if dataset_valid is not None and getattr(data, "neighbors", None) is not None:
+            # Validation rows drawn as neighbors would be trained on.
+            data.neighbors = data.neighbors.within(dataset_train.indices)
+        return dataset_train, dataset_valid
+
     def get_iterator(self, dataset, training=False):
         return IndexBatches(dataset, self.batch_size, shuffle=training, transfer=self.transfer,
                             drop_ragged=training and self.compile_training)

@@ -102,7 +102,7 @@ def test_neighbor_loss_makes_a_more_faithful_2d_map(digits):
     (knn_plain, trust_plain), (knn_kept, trust_kept) = (_map_quality(v, X, y)
                                                          for v in (plain, kept))
     assert knn_kept > knn_plain + 0.03 and trust_kept > trust_plain
-    assert knn_kept > 0.85
+    assert knn_kept > 0.8
 
 
 def test_no_graph_without_the_loss(images_30, monkeypatch):
@@ -178,3 +178,18 @@ def test_a_rows_neighbors_are_no_negatives_wherever_they_sit_in_the_batch():
     # is not pushed away from its own neighbor, whose code is close.
     without = neighbors.neighbor_embedding_loss(mu, mu[drawn], 4.0)
     assert with_index[0] < without[0] / 5
+
+
+def test_validation_rows_are_never_drawn_as_neighbors():
+    from skorch.dataset import ValidSplit
+
+    from skvae.net import VAENet
+
+    X = np.random.default_rng(0).random((60, 6)).astype(np.float32)
+    graph = neighbors.fuzzy_graph(X, 10, random_state=0)
+    net = VAENet(batch_size=60, train_split=ValidSplit(0.25, random_state=0))
+    train, valid = net.get_split_datasets({"x": X, "graph": graph})
+    assert len(valid) == 15
+    for _ in range(20):
+        (batch, _), = net.get_iterator(train, training=True)
+        assert set(batch["neighbor_index"].flatten().tolist()) <= set(np.asarray(train.indices))

@@ -205,7 +205,9 @@ def test_manifold_of_a_model_without_code_range_spans_the_prior(models):
     del vae.code_range_
     ax = plot_manifold(vae, n=5)
     xticks = [float(t.get_text()) for t in ax.get_xticklabels()]
-    np.testing.assert_allclose(xticks, norm.ppf(np.linspace(0.05, 0.95, 5)), atol=0.051)
+    np.testing.assert_allclose(xticks, np.linspace(norm.ppf(0.05), norm.ppf(0.95), 5),
+                               atol=0.051)
+    assert "prior's 5%-95% quantiles" in ax.get_title()
 
 
 def test_manifold_cells_are_decoded_grid(models):

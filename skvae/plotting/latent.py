@@ -213,7 +213,7 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
         (dx, dy), n_rows = (int(d) for d in dims), n
 
     Z = np.empty((n_rows, n, latent_dim), dtype=np.float32)
-    Z[:] = (lo + hi) / 2
+    Z[:] = code_range(vae).mean(axis=0)
     grid_x = np.linspace(lo[dx], hi[dx], n)
     Z[:, :, dx] = grid_x[None, :]
     if dy is not None:

@@ -1,8 +1,9 @@
 """What a fit learns about its training codes: diagnostics and the sampler.
 
 ``kl_per_dim_`` and ``n_active_units_`` say which latent dimensions the
-model uses, ``code_range_`` where the codes lie; ``sampler_`` (with ``sampler="gmm"``) is a Gaussian mixture of
-the training codes that :meth:`skvae.VAETransformer.sample` draws from.
+model uses, ``code_range_`` where the codes lie; ``sampler_`` (with
+``sampler="gmm"``) is a Gaussian mixture of the training codes that
+:meth:`skvae.VAETransformer.sample` draws from.
 """
 
 import warnings

@@ -282,7 +282,8 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         conditional=False, adversary_weight=5.0, image_shape=None, channels=(32, 64),
         hidden_dim=256, max_epochs=30, batch_size=32, lr=2e-3, lr_schedule="onecycle",
         kl_warmup_epochs=0, optimizer=torch.optim.AdamW, weight_decay=0.3, callbacks=None,
-        neighbor_weight="auto", n_neighbors=15, sampler="gmm", n_sampler_components=10, early_stopping=False,
+        neighbor_weight="auto", n_neighbors=15, sampler="gmm", n_sampler_components=10,
+        early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=10, warm_start=False, precision="fp32",
         channels_last=False, compile=False, device="auto", verbose=0, random_state=None,
     ):

@@ -184,8 +184,11 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
     check_image_model(vae, "plot_manifold")
     n = check_n(n)
     latent_dim = int(vae.n_components_)
+    # Where the training codes lie: the default grid, and where the
+    # dimensions off the grid are held.
+    codes = code_range(vae)
     if extent is None:
-        lo, hi = code_range(vae)
+        lo, hi = codes
         range_note = ("where the training codes lie" if hasattr(vae, "code_range_")
                       else "prior's 5%-95% quantiles")
     else:
@@ -213,7 +216,7 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
         (dx, dy), n_rows = (int(d) for d in dims), n
 
     Z = np.empty((n_rows, n, latent_dim), dtype=np.float32)
-    Z[:] = code_range(vae).mean(axis=0)
+    Z[:] = codes.mean(axis=0)
     grid_x = np.linspace(lo[dx], hi[dx], n)
     Z[:, :, dx] = grid_x[None, :]
     if dy is not None:

@@ -2,7 +2,9 @@
 
 Trains on the first 8,000 images of the MNIST test split and scores on the
 last 2,000 (issue 3's protocol; ``--reverse`` swaps the ends: train on the
-last 8,000, score on the first 2,000). Per model: kNN-5 accuracy of the
+last 8,000, score on the first 2,000). ``--dataset digits`` takes
+scikit-learn's 8x8 digits instead (first 1,437 to train, last 360 to
+score), which played no part in choosing the defaults. Per model: kNN-5 accuracy of the
 test codes (fitted on the train codes), trustworthiness of the test codes
 (scikit-learn's, 10 neighbors: are the map's neighbors neighbors in pixel
 space?), reconstruction MSE per pixel of ``inverse_transform(transform(X))``,
@@ -18,7 +20,8 @@ With ``--repeats N`` each model is trained with seeds ``--seed`` to
 ``--seed + N - 1``, a row each, followed by a "mean" row and a "worst" row
 (the worst seed of each column): goals are judged on the worst seed.
 
-    python benchmarks/bench_quality.py [--data-home DIR] [--epochs 30] [--repeats 1]
+    python benchmarks/bench_quality.py [--dataset mnist|digits] [--data-home DIR]
+                                       [--epochs 30] [--repeats 1]
                                        [--models skvae,flat,umap,plain,pca] [--reverse]
                                        [--device cpu|cuda]
 """
@@ -29,6 +32,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.manifold import trustworthiness
 
@@ -48,8 +52,9 @@ from _common import (  # noqa: E402
 
 from skvae import VAETransformer  # noqa: E402
 
-#: Issue 3's goals for skvae's defaults: (kNN-5 acc >=, recon MSE <=, -ELBO <=).
-GOALS = {2: (0.78, 0.038, 148.0), 16: (0.97, 0.009, 102.0)}
+#: Issue 3's goals for skvae's defaults: (kNN-5 acc >=, recon MSE <=, -ELBO <=);
+#: issue 17 eased the 2-D model's to MSE 0.040 and -ELBO 150, the price of its map.
+GOALS = {2: (0.78, 0.040, 150.0), 16: (0.97, 0.009, 102.0)}
 #: Issue 17's goals for the 2-D map, against UMAP's on the same split (worst
 #: seeds): kNN at least this fraction of UMAP's, trustworthiness at most
 #: this far below, a fit at most this many times the ``flat`` model's.
@@ -122,8 +127,8 @@ def print_row(name, latent_dim, seed, knn, trust, mse, nelbo, seconds):
           f"{fmt(mse, '.4f', 11)}{fmt(nelbo, '.1f', 14)}{fmt(seconds, '.1f', 14)}", flush=True)
 
 
-def print_goals(latent_dim, summary):
-    if latent_dim in GOALS:
+def print_goals(latent_dim, summary, dataset):
+    if dataset == "mnist" and latent_dim in GOALS:
         acc, mse, nelbo = GOALS[latent_dim]
         print(f"{'goal (skvae)':<22}{latent_dim:>10}{'':>6}{'>=' + format(acc, '.2f'):>11}"
               f"{'':>10}{'<=' + format(mse, '.3f'):>11}{'<=' + format(nelbo, '.0f'):>14}",
@@ -141,10 +146,13 @@ def print_goals(latent_dim, summary):
 def main(argv=None):
     parser = add_common_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]),
                              epochs=30)
-    parser.add_argument("--n-train", type=int, default=8000,
-                        help="train on the first N images (default 8000)")
-    parser.add_argument("--n-test", type=int, default=2000,
-                        help="score on the last N images (default 2000)")
+    parser.add_argument("--dataset", choices=("mnist", "digits"), default="mnist",
+                        help="the MNIST test split, or scikit-learn's 8x8 digits (1,797 "
+                             "images, a dataset that played no part in choosing the defaults)")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="train on the first N images (default 8000 MNIST, 1437 digits)")
+    parser.add_argument("--n-test", type=int, default=None,
+                        help="score on the last N images (default 2000 MNIST, 360 digits)")
     parser.add_argument("--reverse", action="store_true",
                         help="train on the last N images and score on the first ones")
     parser.add_argument("--latent-dims", default="2,16",
@@ -157,15 +165,24 @@ def main(argv=None):
     args = parser.parse_args(argv)
     apply_common_args(args)
 
-    X, y = load_mnist_test(args.data_home)
+    if args.dataset == "digits":
+        digits = load_digits()
+        X, y = (digits.images / 16.0).astype(np.float32), digits.target
+        n_train, n_test = 1437, 360
+    else:
+        X, y = load_mnist_test(args.data_home)
+        n_train, n_test = 8000, 2000
+    n_train = n_train if args.n_train is None else args.n_train
+    n_test = n_test if args.n_test is None else args.n_test
     if args.reverse:
         X, y = X[::-1], y[::-1]
-    Xtr, ytr = X[:args.n_train], y[:args.n_train]
-    Xte, yte = X[-args.n_test:], y[-args.n_test:]
+    Xtr, ytr = X[:n_train], y[:n_train]
+    Xte, yte = X[-n_test:], y[-n_test:]
     print(header(args.device))
     seeds = range(args.seed, args.seed + args.repeats)
     ends = ("last", "first") if args.reverse else ("first", "last")
-    print(f"MNIST test split: {ends[0]} {len(Xtr)} images to train, {ends[1]} {len(Xte)} "
+    data = "MNIST test split" if args.dataset == "mnist" else "scikit-learn's digits"
+    print(f"{data}: {ends[0]} {len(Xtr)} images to train, {ends[1]} {len(Xte)} "
           f"to test; {args.epochs} epochs; seeds {', '.join(map(str, seeds))}")
     cols = f"{'model':<22}{'latent_dim':>10}{'seed':>6}{'kNN-5 acc':>11}{'trust-10':>10}" \
            f"{'recon MSE':>11}{'-ELBO (nats)':>14}{'fit time (s)':>14}"
@@ -186,6 +203,9 @@ def main(argv=None):
     if "umap" in names and importlib.util.find_spec("umap") is None:
         print("UMAP: umap-learn is not installed (pip install umap-learn); skipped")
         names.remove("umap")
+    if "plain" in names and args.dataset == "digits":
+        print("plain PyTorch port: the tutorial's net takes 28x28 images only; skipped")
+        names.remove("plain")
     for latent_dim in (int(d) for d in args.latent_dims.split(",")):
         summary = {}
         for key in names:
@@ -199,7 +219,7 @@ def main(argv=None):
                 print_row(name, latent_dim, "mean", *np.mean(results, axis=0))
                 print_row(name, latent_dim, "worst", *worst(results))
             summary[key] = worst(results)
-        print_goals(latent_dim, summary)
+        print_goals(latent_dim, summary, args.dataset)
 
 
 if __name__ == "__main__":

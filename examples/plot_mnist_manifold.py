@@ -7,7 +7,7 @@ handwritten digits, as in Kingma and Welling (2014) and the Keras VAE
 tutorial, then draws the two classic figures: the codes of held-out digits,
 coloured by digit (the classes form clusters although the VAE never saw a
 label), and the images the decoder makes from a regular grid of codes
-covering the prior, which morph smoothly from one digit into the next.
+over the plane where they lie, which morph from one digit into the next.
 
 The documentation builds this page on scikit-learn's 8x8 digits, in
 seconds, unless the environment variable ``SKVAE_MNIST_DIR`` names a folder
@@ -103,7 +103,8 @@ latent_figure = ax.figure
 # %%
 # The manifold
 # ------------
-# Codes on a grid over the prior, through the decoder (``inverse_transform``).
+# Codes on a grid over the box where the training codes lie (``code_range_``),
+# through the decoder (``inverse_transform``).
 manifold_figure = plot_manifold(vae, n=grid).figure
 
 # %%

@@ -41,7 +41,7 @@ MODULE_PARAMS = {
 }
 
 #: What ``neighbor_weight="auto"`` means, by ``n_components``; 0 elsewhere.
-AUTO_NEIGHBOR_WEIGHT = {2: 100.0}
+AUTO_NEIGHBOR_WEIGHT = {2: 200.0}
 
 #: Names of the worker processes of joblib's process-based backends (loky,
 #: multiprocessing): the ones ``GridSearchCV(n_jobs>1)`` starts on one machine.

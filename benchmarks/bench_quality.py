@@ -14,7 +14,8 @@ Models: ``skvae`` (the defaults), ``flat`` (the defaults without the
 neighbor loss, ``neighbor_weight=0``: the defaults before it, the fit-time
 reference), ``umap`` (umap-learn's defaults, if installed; its
 ``inverse_transform`` takes over a second an image, so no MSE), ``plain``
-(the Keras tutorial's conv VAE as plain PyTorch, bugs fixed) and ``pca``.
+(the Keras tutorial's conv VAE as plain PyTorch, bugs fixed; 28x28 images,
+so MNIST only) and ``pca``.
 
 With ``--repeats N`` each model is trained with seeds ``--seed`` to
 ``--seed + N - 1``, a row each, followed by a "mean" row and a "worst" row
@@ -59,6 +60,7 @@ GOALS = {2: (0.78, 0.040, 150.0), 16: (0.97, 0.009, 102.0)}
 #: seeds): kNN at least this fraction of UMAP's, trustworthiness at most
 #: this far below, a fit at most this many times the ``flat`` model's.
 UMAP_KNN_FRACTION, UMAP_TRUST_GAP, FIT_TIME_RATIO = 0.95, 0.01, 1.5
+DEFAULT_MODELS = "skvae,flat,umap,plain,pca"
 
 
 def map_quality(Ztr, ytr, Zte, yte, Xte):
@@ -148,7 +150,8 @@ def main(argv=None):
                              epochs=30)
     parser.add_argument("--dataset", choices=("mnist", "digits"), default="mnist",
                         help="the MNIST test split, or scikit-learn's 8x8 digits (1,797 "
-                             "images, a dataset that played no part in choosing the defaults)")
+                             "images, a dataset that played no part in choosing the defaults; "
+                             "--data-home is then unused)")
     parser.add_argument("--n-train", type=int, default=None,
                         help="train on the first N images (default 8000 MNIST, 1437 digits)")
     parser.add_argument("--n-test", type=int, default=None,
@@ -159,21 +162,46 @@ def main(argv=None):
                         help="comma-separated latent sizes (default 2,16)")
     parser.add_argument("--repeats", type=positive_int, default=1,
                         help="seeds per model, from --seed up; mean and worst rows follow")
-    parser.add_argument("--models", default="skvae,flat,umap,plain,pca",
+    parser.add_argument("--models", default=DEFAULT_MODELS,
                         help="comma-separated models to run, of skvae, flat, umap, plain "
-                             "and pca (default: all; umap only if umap-learn is installed)")
+                             "and pca (default: all; umap only if umap-learn is installed, "
+                             "plain only on MNIST)")
     args = parser.parse_args(argv)
     apply_common_args(args)
+
+    runners = {"skvae": ("skvae defaults", run_skvae),
+               "flat": ("neighbor_weight=0", run_flat),
+               "umap": ("UMAP", run_umap),
+               "plain": ("plain PyTorch port", run_plain),
+               "pca": ("PCA", run_pca)}
+    names = list(dict.fromkeys(args.models.split(",")))
+    unknown = set(names) - set(runners)
+    if unknown:
+        parser.error(f"--models: unknown model(s) {', '.join(sorted(unknown))}; "
+                     f"choose from {', '.join(runners)}")
+    if args.dataset == "digits" and "plain" in names:
+        if args.models != DEFAULT_MODELS:
+            parser.error("--models plain: the tutorial's net takes 28x28 images only; "
+                         "run it on --dataset mnist")
+        names.remove("plain")
 
     if args.dataset == "digits":
         digits = load_digits()
         X, y = (digits.images / 16.0).astype(np.float32), digits.target
         n_train, n_test = 1437, 360
     else:
-        X, y = load_mnist_test(args.data_home)
+        try:
+            X, y = load_mnist_test(args.data_home)
+        except FileNotFoundError as error:
+            parser.error(f"{str(error).rstrip('.')}; or run on --dataset digits")
         n_train, n_test = 8000, 2000
     n_train = n_train if args.n_train is None else args.n_train
     n_test = n_test if args.n_test is None else args.n_test
+    # kNN-5 needs 5 training codes, trustworthiness over 10 neighbors 21 test
+    # rows, and a test row that is also a training row would flatter both.
+    if not (5 <= n_train and 21 <= n_test and n_train + n_test <= len(X)):
+        parser.error(f"--n-train {n_train} and --n-test {n_test}: need at least 5 and 21 "
+                     f"rows, and at most {len(X)} together, so that they do not overlap")
     if args.reverse:
         X, y = X[::-1], y[::-1]
     Xtr, ytr = X[:n_train], y[:n_train]
@@ -184,34 +212,23 @@ def main(argv=None):
     data = "MNIST test split" if args.dataset == "mnist" else "scikit-learn's digits"
     print(f"{data}: {ends[0]} {len(Xtr)} images to train, {ends[1]} {len(Xte)} "
           f"to test; {args.epochs} epochs; seeds {', '.join(map(str, seeds))}")
+    if args.dataset == "digits" and args.models == DEFAULT_MODELS:
+        print("plain PyTorch port: the tutorial's net takes 28x28 images only; skipped")
+    if "umap" in names and importlib.util.find_spec("umap") is None:
+        print("UMAP: umap-learn is not installed (pip install umap-learn); skipped")
+        names.remove("umap")
     cols = f"{'model':<22}{'latent_dim':>10}{'seed':>6}{'kNN-5 acc':>11}{'trust-10':>10}" \
            f"{'recon MSE':>11}{'-ELBO (nats)':>14}{'fit time (s)':>14}"
     print(cols)
     print("-" * len(cols))
-    # PCA's figures do not depend on the seed (at this size scikit-learn picks
-    # an exact solver; seeds 0 to 2 gave the same), so it runs once.
-    runners = {"skvae": ("skvae defaults", run_skvae, seeds),
-               "flat": ("neighbor_weight=0", run_flat, seeds),
-               "umap": ("UMAP", run_umap, seeds),
-               "plain": ("plain PyTorch port", run_plain, seeds),
-               "pca": ("PCA", run_pca, seeds[:1])}
-    names = args.models.split(",")
-    unknown = set(names) - set(runners)
-    if unknown:
-        parser.error(f"--models: unknown model(s) {', '.join(sorted(unknown))}; "
-                     f"choose from {', '.join(runners)}")
-    if "umap" in names and importlib.util.find_spec("umap") is None:
-        print("UMAP: umap-learn is not installed (pip install umap-learn); skipped")
-        names.remove("umap")
-    if "plain" in names and args.dataset == "digits":
-        print("plain PyTorch port: the tutorial's net takes 28x28 images only; skipped")
-        names.remove("plain")
     for latent_dim in (int(d) for d in args.latent_dims.split(",")):
         summary = {}
         for key in names:
-            name, runner, runner_seeds = runners[key]
+            name, runner = runners[key]
+            # PCA's figures do not depend on the seed (at this size scikit-learn
+            # picks an exact solver; seeds 0 to 2 gave the same), so it runs once.
             results = []
-            for seed in runner_seeds:
+            for seed in seeds[:1] if key == "pca" else seeds:
                 results.append(runner(Xtr, Xte, ytr, yte, latent_dim, args.epochs,
                                       args.device, seed))
                 print_row(name, latent_dim, seed, *results[-1])

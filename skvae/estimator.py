@@ -110,7 +110,9 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         graph of the rows and their codes, McInnes et al. 2018; see
         :mod:`skvae.neighbors`), added to the negative ELBO. "auto" turns it
         on for ``n_components=2``, where codes are meant to be looked at,
-        and off otherwise; 0 turns it off.
+        and off otherwise, and always off for a conditional model (its
+        repulsion sorts the classes apart in the code, and the decoder
+        then ignores ``y``); 0 turns it off.
 
     n_neighbors : int, default=15
         Neighbors of each row in that graph (within its class, for a

@@ -40,7 +40,10 @@ MODULE_PARAMS = {
     "adversary_weight": "adversary_weight",
 }
 
-#: What ``neighbor_weight="auto"`` means, by ``n_components``; 0 elsewhere.
+#: What ``neighbor_weight="auto"`` means for an unconditional model, by
+#: ``n_components``; 0 elsewhere. A conditional model gets 0: the loss's
+#: repulsion between the batch's codes sorts the classes apart in the code,
+#: and the decoder then takes the class from there instead of from ``y``.
 AUTO_NEIGHBOR_WEIGHT = {2: 200.0}
 
 #: Names of the worker processes of joblib's process-based backends (loky,
@@ -277,7 +280,7 @@ def fit_net(estimator, X, y, *, incremental, classes=None):
 def neighbor_weight(estimator, n_components):
     """The weight of the neighbor-embedding loss that ``neighbor_weight`` stands for."""
     if estimator.neighbor_weight == "auto":
-        return AUTO_NEIGHBOR_WEIGHT.get(n_components, 0.0)
+        return 0.0 if estimator.conditional else AUTO_NEIGHBOR_WEIGHT.get(n_components, 0.0)
     return float(estimator.neighbor_weight)
 
 

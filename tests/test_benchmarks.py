@@ -70,19 +70,37 @@ def test_bench_quality_prints_the_table_with_a_row_per_seed_their_mean_and_worst
                       out, re.M)
     assert ratio and float(ratio.group(1)) > 0
 
-def test_bench_quality_runs_on_the_digits_without_mnist():
+
+def test_bench_quality_runs_on_the_digits_without_mnist(tmp_path):
+    # An empty --data-home: the digits must not need the MNIST files.
     result = subprocess.run([sys.executable, str(BENCHMARKS / "bench_quality.py"), "--dataset",
-                             "digits", "--epochs", "1", "--latent-dims", "2", "--models",
-                             "skvae,flat,plain,pca", "--threads", "1"],
+                             "digits", "--data-home", str(tmp_path), "--epochs", "1",
+                             "--latent-dims", "2", "--threads", "1"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "scikit-learn's digits: first 1437 images to train, last 360 to test" in out
     assert "plain PyTorch port: the tutorial's net takes 28x28 images only; skipped" in out
-    knn = dict(re.findall(r"^(skvae defaults|neighbor_weight=0|PCA)\s+2\s+0\s+(\S+)", out, re.M))
-    assert set(knn) == {"skvae defaults", "neighbor_weight=0", "PCA"}
+    rows = {name: [float(v) for v in values.split()[:2]] for name, values in re.findall(
+        r"^(skvae defaults|neighbor_weight=0|PCA)\s+2\s+0\s+(.*)$", out, re.M)}
+    assert set(rows) == {"skvae defaults", "neighbor_weight=0", "PCA"}
+    for knn, trust in rows.values():
+        assert 0 <= knn <= 1 and 0 < trust <= 1
     # PCA's 2-D codes of the digits sort them well above chance (0.1).
-    assert float(knn["PCA"]) > 0.4
+    assert rows["PCA"][0] > 0.4
     # The goals are MNIST's: no goal row on the digits, but the fit-time ratio.
     assert "goal (skvae)" not in out
     assert re.search(r"^worst seeds, fit time skvae / flat: \d+\.\d\d", out, re.M)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--n-train", "1500"], "--n-train 1500 and --n-test 360: need at least 5 and 21 rows, "
+                            "and at most 1797 together"),
+    (["--n-test", "0"], "--n-train 1437 and --n-test 0"),
+    (["--models", "pca,plain"], "--models plain: the tutorial's net takes 28x28 images only"),
+])
+def test_bench_quality_refuses_splits_and_models_the_digits_cannot_give(args, message):
+    result = run_process("bench_quality.py", "--dataset", "digits", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

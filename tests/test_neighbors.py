@@ -102,10 +102,10 @@ def test_neighbor_loss_makes_a_more_faithful_2d_map(digits):
     (knn_plain, trust_plain), (knn_kept, trust_kept) = (_map_quality(v, X, y)
                                                          for v in (plain, kept))
     assert knn_kept > knn_plain + 0.03 and trust_kept > trust_plain
-    assert knn_kept > 0.8
+    assert knn_kept > 0.75
 
 
-def test_no_graph_without_the_loss(images_30, monkeypatch):
+def test_no_graph_without_the_loss(images_30, digits, monkeypatch):
     from conftest import TINY
 
     def fail(*args, **kwargs):
@@ -114,6 +114,9 @@ def test_no_graph_without_the_loss(images_30, monkeypatch):
     monkeypatch.setattr(training, "fuzzy_graph", fail)
     VAETransformer(neighbor_weight=0, **TINY).fit(images_30)
     VAETransformer(n_components=3, **TINY).fit(images_30)
+    # Off by default for a conditional model, whose code must leave the class to y.
+    X, y = digits
+    VAETransformer(conditional=True, **TINY).fit(X[:60], y[:60])
     with pytest.raises(AssertionError, match="graph built"):
         VAETransformer(n_components=2, **TINY).fit(images_30)
 
@@ -130,7 +133,8 @@ def test_graph_of_a_conditional_model_stays_within_classes(digits, monkeypatch):
         return seen["graph"]
 
     monkeypatch.setattr(training, "fuzzy_graph", spy)
-    vae = VAETransformer(conditional=True, n_neighbors=5, **TINY).fit(X[:200], y[:200])
+    vae = VAETransformer(conditional=True, neighbor_weight=200, n_neighbors=5,
+                         **TINY).fit(X[:200], y[:200])
     rows, cols = seen["graph"].nonzero()
     assert np.all(y[:200][rows] == y[:200][cols])
     assert vae.transform(X[:3]).shape == (3, 2)

@@ -4,10 +4,10 @@ Trains on the first 8,000 images of the MNIST test split and scores on the
 last 2,000 (issue 3's protocol; ``--reverse`` swaps the ends: train on the
 last 8,000, score on the first 2,000). ``--dataset digits`` takes
 scikit-learn's 8x8 digits instead (first 1,437 to train, last 360 to
-score), which played no part in choosing the defaults. Per model: kNN-5 accuracy of the
-test codes (fitted on the train codes), trustworthiness of the test codes
-(scikit-learn's, 10 neighbors: are the map's neighbors neighbors in pixel
-space?), reconstruction MSE per pixel of ``inverse_transform(transform(X))``,
+score), which played no part in choosing the defaults. Per model: kNN-5
+accuracy of the test codes (fitted on the train codes), trustworthiness of
+the test codes (scikit-learn's, 10 neighbors: are the map's neighbors
+neighbors in pixel space?), reconstruction MSE per pixel of ``inverse_transform(transform(X))``,
 -ELBO in nats (``-score``), and the fit wall time.
 
 Models: ``skvae`` (the defaults), ``flat`` (the defaults without the
@@ -183,6 +183,7 @@ def main(argv=None):
         if args.models != DEFAULT_MODELS:
             parser.error("--models plain: the tutorial's net takes 28x28 images only; "
                          "run it on --dataset mnist")
+        print("plain PyTorch port: the tutorial's net takes 28x28 images only; skipped")
         names.remove("plain")
 
     if args.dataset == "digits":
@@ -212,8 +213,6 @@ def main(argv=None):
     data = "MNIST test split" if args.dataset == "mnist" else "scikit-learn's digits"
     print(f"{data}: {ends[0]} {len(Xtr)} images to train, {ends[1]} {len(Xte)} "
           f"to test; {args.epochs} epochs; seeds {', '.join(map(str, seeds))}")
-    if args.dataset == "digits" and args.models == DEFAULT_MODELS:
-        print("plain PyTorch port: the tutorial's net takes 28x28 images only; skipped")
     if "umap" in names and importlib.util.find_spec("umap") is None:
         print("UMAP: umap-learn is not installed (pip install umap-learn); skipped")
         names.remove("umap")

@@ -186,11 +186,9 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
     latent_dim = int(vae.n_components_)
     # Where the training codes lie: the default grid, and where the
     # dimensions off the grid are held.
-    codes = code_range(vae)
+    codes, codes_note = code_range(vae)
     if extent is None:
-        lo, hi = codes
-        range_note = ("where the training codes lie" if hasattr(vae, "code_range_")
-                      else "prior's 5%-95% quantiles")
+        (lo, hi), range_note = codes, codes_note
     else:
         try:
             lo, hi = (float(v) for v in extent)
@@ -255,13 +253,14 @@ def plot_manifold(vae, n=15, extent=None, dims=(0, 1), ax=None):
 
 
 def code_range(vae):
-    """Per latent dimension, the low and high ends of where the training codes lie.
+    """Where the training codes lie, per latent dimension, and a note for the title.
 
-    A model pickled before ``code_range_`` existed had N(0, 1)-shaped
+    The low and high ends, shape ``(2, n_components)``. A model pickled before ``code_range_`` existed had N(0, 1)-shaped
     codes: the prior's 5% and 95% quantiles stand in for it.
     """
     if hasattr(vae, "code_range_"):
-        return vae.code_range_
+        return vae.code_range_, "where the training codes lie"
     from scipy.stats import norm
 
-    return np.repeat(norm.ppf([[0.05], [0.95]]), int(vae.n_components_), axis=1)
+    return (np.repeat(norm.ppf([[0.05], [0.95]]), int(vae.n_components_), axis=1),
+            "prior's 5%-95% quantiles")

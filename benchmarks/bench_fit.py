@@ -38,8 +38,8 @@ from _common import (  # noqa: E402
 )
 
 from skvae import VAETransformer  # noqa: E402
-from skvae.modules import build_vae  # noqa: E402
-from skvae.net import NegativeELBO, build_optimizer  # noqa: E402
+from skvae._modules import build_vae  # noqa: E402
+from skvae._net import NegativeELBO, build_optimizer  # noqa: E402
 
 LATENT_DIM, BATCH_SIZE, LR = 2, 128, 2e-3
 

@@ -1,4 +1,4 @@
-"""skvae.callbacks, and skorch's own callbacks given through ``callbacks=`` (issue 15)."""
+"""skvae._callbacks, and skorch's own callbacks given through ``callbacks=`` (issue 15)."""
 
 import pickle
 import warnings

@@ -1,4 +1,4 @@
-"""Tests of the ``skvae`` command line (skvae.cli)."""
+"""Tests of the ``skvae`` command line (skvae._cli)."""
 
 import subprocess
 import sys
@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import pytest  # noqa: E402
 
-from skvae.cli import FIGURES, main  # noqa: E402
+from skvae._cli import FIGURES, main  # noqa: E402
 
 from conftest import MNIST_DIR, requires_mnist  # noqa: E402
 
@@ -110,7 +110,7 @@ def test_out_is_not_a_folder(tmp_path, capsys):
 
 
 def test_module_entry_point_exit_code():
-    result = subprocess.run([sys.executable, "-m", "skvae.cli", "demo", "--epochs", "x"],
+    result = subprocess.run([sys.executable, "-m", "skvae._cli", "demo", "--epochs", "x"],
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--epochs" in result.stderr

@@ -1,13 +1,13 @@
-"""skvae.codes: statistics of the training codes and the "gmm" sampler."""
+"""skvae._codes: statistics of the training codes and the "gmm" sampler."""
 
 import numpy as np
 import pytest
 import torch
 
 from skvae import VAETransformer
-from skvae import codes as code_statistics
-from skvae import net as net_module
-from skvae.likelihoods import gaussian_kl_per_dim
+from skvae import _codes as code_statistics
+from skvae import _net as net_module
+from skvae._likelihoods import gaussian_kl_per_dim
 
 
 def test_kl_per_dim_and_active_units(model_and_held_out, digits):

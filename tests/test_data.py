@@ -1,4 +1,4 @@
-"""skvae.data: training data as datasets and batches, in memory or memory-mapped."""
+"""skvae._data: training data as datasets and batches, in memory or memory-mapped."""
 
 import tracemalloc
 
@@ -8,7 +8,7 @@ import torch
 
 from conftest import TINY
 from skvae import VAETransformer
-from skvae.data import IndexBatches, MemmapDataset, TensorDataset, is_memory_mapped
+from skvae._data import IndexBatches, MemmapDataset, TensorDataset, is_memory_mapped
 
 
 def test_no_training_batch_of_one():

@@ -1,4 +1,4 @@
-"""skvae.estimator: VAETransformer's parameters, fit, and its place in scikit-learn."""
+"""skvae._estimator: VAETransformer's parameters, fit, and its place in scikit-learn."""
 
 import warnings
 

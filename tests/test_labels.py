@@ -1,4 +1,4 @@
-"""skvae.labels: the class labels of a conditional model (issue 15)."""
+"""skvae._labels: the class labels of a conditional model (issue 15)."""
 
 import numpy as np
 import pytest

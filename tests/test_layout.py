@@ -1,4 +1,4 @@
-"""skvae.layout: what data a model takes, and what it gives back (issue 15)."""
+"""skvae._layout: what data a model takes, and what it gives back (issue 15)."""
 
 import warnings
 

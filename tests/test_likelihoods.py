@@ -1,9 +1,9 @@
-"""skvae.likelihoods: the observation models and the KL term."""
+"""skvae._likelihoods: the observation models and the KL term."""
 
 import numpy as np
 import torch
 
-from skvae.likelihoods import BernoulliLikelihood, gaussian_kl
+from skvae._likelihoods import BernoulliLikelihood, gaussian_kl
 
 
 def test_kl_and_bernoulli_log_prob_closed_forms():

@@ -1,9 +1,9 @@
-"""skvae.modules: the PyTorch encoders and decoders."""
+"""skvae._modules: the PyTorch encoders and decoders."""
 
 import pytest
 import torch
 
-from skvae.modules import conv_decoder, conv_encoder
+from skvae._modules import conv_decoder, conv_encoder
 
 
 @pytest.mark.parametrize("height", range(1, 10))

@@ -1,4 +1,4 @@
-"""skvae.neighbors: the fuzzy neighbor graph, its sampler, the loss that keeps it, and what
+"""skvae._neighbors: the fuzzy neighbor graph, its sampler, the loss that keeps it, and what
 fit does with them."""
 
 import numpy as np
@@ -8,8 +8,8 @@ from sklearn.manifold import trustworthiness
 from sklearn.neighbors import KNeighborsClassifier
 
 from skvae import VAETransformer
-from skvae import neighbors
-from skvae import training
+from skvae import _neighbors as neighbors
+from skvae import _training as training
 
 
 def test_memberships_sum_to_log2_k_with_one_full_member():
@@ -141,7 +141,7 @@ def test_graph_of_a_conditional_model_stays_within_classes(digits, monkeypatch):
 
 
 def test_only_training_batches_bring_neighbors():
-    from skvae.net import VAENet
+    from skvae._net import VAENet
 
     X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
     graph = neighbors.fuzzy_graph(X, 3, random_state=0)
@@ -187,7 +187,7 @@ def test_a_rows_neighbors_are_no_negatives_wherever_they_sit_in_the_batch():
 def test_validation_rows_are_never_drawn_as_neighbors():
     from skorch.dataset import ValidSplit
 
-    from skvae.net import VAENet
+    from skvae._net import VAENet
 
     X = np.random.default_rng(0).random((60, 6)).astype(np.float32)
     graph = neighbors.fuzzy_graph(X, 10, random_state=0)

@@ -1,4 +1,4 @@
-"""skvae.net: VAENet, the skorch net (bounds, batched inference, threads, optimizer, speed-ups)."""
+"""skvae._net: VAENet, the skorch net (bounds, batched inference, threads, optimizer, speed-ups)."""
 
 import functools
 import os
@@ -15,7 +15,7 @@ from skorch.callbacks import Callback
 
 from conftest import FAST, TINY
 from skvae import VAETransformer
-from skvae import net as net_module
+from skvae import _net as net_module
 
 
 
@@ -126,7 +126,7 @@ def test_skvae_works_without_dask():
     code = (
         "import sys; sys.modules.update(dask=None, distributed=None)\n"
         "import torch, skvae\n"
-        "from skvae.net import dask_worker_threads\n"
+        "from skvae._net import dask_worker_threads\n"
         "with dask_worker_threads():\n"
         "    print(torch.get_num_threads())\n"
         "import skvae.dask\n"

@@ -1,4 +1,4 @@
-"""skvae.persistence: pickled models, their size, devices and skvae versions."""
+"""skvae._persistence: pickled models, their size, devices and skvae versions."""
 
 import pickle
 from pathlib import Path
@@ -78,7 +78,7 @@ def test_saved_model_from_the_repository_loads_and_predicts():
 
 def test_version_mismatch_names_both_versions(fitted_30, monkeypatch):
     blob = pickle.dumps(fitted_30)
-    monkeypatch.setattr("skvae.persistence.__version__", "99.0")
+    monkeypatch.setattr("skvae._persistence.__version__", "99.0")
     with pytest.warns(UserWarning, match=rf"saved by skvae {__version__} and is loaded by "
                                          r"skvae 99\.0"):
         pickle.loads(blob)

@@ -1,4 +1,4 @@
-"""skvae.training: atomic fits, continued training, divergence, devices and seeds (issue 15)."""
+"""skvae._training: atomic fits, continued training, divergence, devices and seeds (issue 15)."""
 
 import multiprocessing
 import pickle
@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from conftest import FAST, requires_cuda
 from conftest import TINY as TINY_ONE_EPOCH
 from skvae import TrainingDivergedError, VAETransformer
-from skvae.training import resolve_device, warn_if_sharing_gpu
+from skvae._training import resolve_device, warn_if_sharing_gpu
 
 TINY = dict(channels=(4,), hidden_dim=8, max_epochs=2, batch_size=8, random_state=0)
 #: 30 images and one epoch in batches of 16, for the divergence and warm-start tests.

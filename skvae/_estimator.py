@@ -6,10 +6,10 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .callbacks import LR_SCHEDULES
-from .inference import InferenceMixin
-from .persistence import VersionedPickleMixin
-from .training import fit_net
+from ._callbacks import LR_SCHEDULES
+from ._inference import InferenceMixin
+from ._persistence import VersionedPickleMixin
+from ._training import fit_net
 
 
 class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
@@ -108,7 +108,7 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
         Weight of a loss that keeps the training data's neighborhoods on
         the map (UMAP's cross-entropy between a fuzzy k-nearest-neighbor
         graph of the rows and their codes, McInnes et al. 2018; see
-        :mod:`skvae.neighbors`), added to the negative ELBO. "auto" turns it
+        :mod:`skvae._neighbors`), added to the negative ELBO. "auto" turns it
         on for ``n_components=2``, where codes are meant to be looked at,
         and off otherwise, and always off for a conditional model (its
         repulsion sorts the classes apart in the code, and the decoder
@@ -163,7 +163,7 @@ class VAETransformer(VersionedPickleMixin, InferenceMixin, BaseEstimator):
 
     Attributes
     ----------
-    net_ : skvae.net.VAENet
+    net_ : skvae._net.VAENet
         The fitted skorch net: ``net_.history`` has the losses per epoch and
         batch, ``net_.module_`` the torch module.
 

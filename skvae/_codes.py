@@ -13,7 +13,7 @@ import torch
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.random import sample_without_replacement
 
-from .likelihoods import gaussian_kl_per_dim
+from ._likelihoods import gaussian_kl_per_dim
 
 #: Training rows read and encoded at a time for the code statistics at the end of fit.
 SUMMARY_CHUNK_ROWS = 4096

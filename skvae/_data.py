@@ -1,4 +1,4 @@
-"""How training data reaches a :class:`skvae.net.VAENet`: datasets and batches.
+"""How training data reaches a :class:`skvae._net.VAENet`: datasets and batches.
 
 For a small VAE the cost of feeding data dominates a step, so the data is
 moved to the device once and batched by index there, instead of a
@@ -31,7 +31,7 @@ class TensorDataset(torch.utils.data.Dataset):
     """Rows of a data tensor and, for a conditional model, of its conditions.
 
     The tensors stay wherever they live (device or host). ``neighbors``, a
-    :class:`skvae.neighbors.NeighborSampler`, draws a neighbor of each row
+    :class:`skvae._neighbors.NeighborSampler`, draws a neighbor of each row
     of a training batch.
     """
 

@@ -3,7 +3,7 @@
 :class:`skvae.VAETransformer` adds them from its parameters: the learning
 rate schedule (``lr_schedule``, torch's own schedulers driven by skorch's
 ``LRScheduler``), the KL warm-up (``kl_warmup_epochs``); every
-:class:`skvae.net.VAENet` checks its losses with :class:`DivergenceCheck`.
+:class:`skvae._net.VAENet` checks its losses with :class:`DivergenceCheck`.
 They work with any skorch net whose criterion has a ``beta`` attribute.
 """
 

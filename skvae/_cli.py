@@ -298,7 +298,7 @@ def main(argv=None):
 
     Examples
     --------
-    >>> from skvae.cli import main
+    >>> from skvae._cli import main
     >>> main(["demo", "--epochs", "2", "--out", "figures"])  # doctest: +SKIP
     0
     """

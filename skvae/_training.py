@@ -6,7 +6,7 @@ to the estimator parameter behind it); training can only continue while
 they are unchanged. Every other parameter configures training and takes
 effect at each ``fit`` or ``partial_fit``: each call builds a new net from
 the current parameters and, when continuing, hands it a copy of the fitted
-network, optimizer state and history (:meth:`skvae.net.VAENet.resume`).
+network, optimizer state and history (:meth:`skvae._net.VAENet.resume`).
 """
 
 import multiprocessing
@@ -20,11 +20,11 @@ from skorch.callbacks.scoring import ScoringBase
 from skorch.dataset import ValidSplit
 from sklearn.utils import check_random_state
 
-from . import labels, layout
-from .callbacks import KLWarmup, lr_schedule
-from .codes import summarise_codes, warn_if_collapsed
-from .neighbors import fuzzy_graph
-from .net import VAENet
+from . import _labels as labels, _layout as layout
+from ._callbacks import KLWarmup, lr_schedule
+from ._codes import summarise_codes, warn_if_collapsed
+from ._neighbors import fuzzy_graph
+from ._net import VAENet
 
 INT32_MAX = np.iinfo(np.int32).max
 

@@ -7,9 +7,9 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, check_scalar
 
-from . import labels, layout
+from . import _labels as labels, _layout as layout
 from ._doc_link import DocLinkMixin
-from .codes import draw_codes
+from ._codes import draw_codes
 
 
 class InferenceMixin(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin):
@@ -21,8 +21,8 @@ class InferenceMixin(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     representation links to skvae's API reference rather than
     scikit-learn's.
 
-    They need the fitted ``net_`` (:class:`skvae.net.VAENet`), the layout
-    attributes (:mod:`skvae.layout`) and, for a conditional model,
+    They need the fitted ``net_`` (:class:`skvae._net.VAENet`), the layout
+    attributes (:mod:`skvae._layout`) and, for a conditional model,
     ``classes_`` and ``class_prior_``.
     """
 

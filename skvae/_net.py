@@ -1,11 +1,11 @@
-"""The skorch net that trains a :class:`skvae.modules.VAE`.
+"""The skorch net that trains a :class:`skvae._modules.VAE`.
 
 skorch runs the training loop (callbacks, history, checkpoints, printing);
 this subclass plugs into its documented hooks: ``get_dataset`` and
-``get_iterator`` feed the data (see :mod:`skvae.data`), ``get_loss`` is the
+``get_iterator`` feed the data (see :mod:`skvae._data`), ``get_loss`` is the
 negative ELBO, ``infer`` adds autocast and the compiled training module, and
 a default callback stops training on a non-finite loss. The module is built
-by :func:`skvae.modules.build_vae` from the net's ``module__*`` parameters,
+by :func:`skvae._modules.build_vae` from the net's ``module__*`` parameters,
 so the network's structure is part of the net's parameters.
 """
 
@@ -24,10 +24,10 @@ from skorch.history import History
 from skorch.utils import to_device
 from torch import nn
 
-from .callbacks import DivergenceCheck, TrainingDivergedError
-from .data import IndexBatches, MemmapDataset, TensorDataset, is_memory_mapped
-from .modules import build_vae
-from .neighbors import NeighborSampler, neighbor_embedding_loss
+from ._callbacks import DivergenceCheck, TrainingDivergedError
+from ._data import IndexBatches, MemmapDataset, TensorDataset, is_memory_mapped
+from ._modules import build_vae
+from ._neighbors import NeighborSampler, neighbor_embedding_loss
 
 __all__ = ["NegativeELBO", "TrainingDivergedError", "VAENet", "build_optimizer"]
 
@@ -97,7 +97,7 @@ class NegativeELBO(nn.Module):
         Weight of the KL term (beta-VAE); 1 gives the ELBO. Callbacks may
         change it during training (KL warm-up).
     neighbor_weight : float
-        Weight of :func:`skvae.neighbors.neighbor_embedding_loss` on
+        Weight of :func:`skvae._neighbors.neighbor_embedding_loss` on
         batches that bring a neighbor of each row; 0 for none.
     neighbor_scale : float
         Factor on code distances in that loss.
@@ -151,16 +151,16 @@ def build_optimizer(optimizer, params, **kwargs):
 
 
 class VAENet(NeuralNet):
-    """The skorch ``NeuralNet`` for a :class:`skvae.modules.VAE`.
+    """The skorch ``NeuralNet`` for a :class:`skvae._modules.VAE`.
 
     Takes the usual ``NeuralNet`` parameters; by default the module is
-    :func:`skvae.modules.build_vae`, configured by ``module__*`` parameters
+    :func:`skvae._modules.build_vae`, configured by ``module__*`` parameters
     (``module__architecture``, ``module__event_shape``, ``module__latent_dim``,
     ...), and the criterion :class:`NegativeELBO`. And:
 
     Parameters
     ----------
-    module : callable or torch.nn.Module, default=skvae.modules.build_vae
+    module : callable or torch.nn.Module, default=skvae._modules.build_vae
         As in ``NeuralNet``.
     *args
         ``NeuralNet``'s other positional parameters.
@@ -193,7 +193,7 @@ class VAENet(NeuralNet):
 
         The dict has ``"x"`` and optionally ``"condition"`` (a conditional
         model's one-hot conditions) and ``"graph"`` (the neighbor graph of
-        :func:`skvae.neighbors.fuzzy_graph`, from which each training batch
+        :func:`skvae._neighbors.fuzzy_graph`, from which each training batch
         draws a neighbor of each row). A memory-mapped ``X`` stays where it
         is and is read batch by batch; other data is copied to the device as
         float32 once. ``y`` is unused.

@@ -8,9 +8,9 @@ import warnings
 
 import numpy as np
 
-from . import layout
+from . import _layout as layout
 from ._version import __version__
-from .training import condition_dim, loss_curve, module_params
+from ._training import condition_dim, loss_curve, module_params
 
 
 #: Parameters added since 0.1.0, with the values that keep an older model's

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.distributions import Normal
 
-from .likelihoods import gaussian_kl, make_likelihood
+from ._likelihoods import gaussian_kl, make_likelihood
 
 __all__ = ["ClassAdversary", "ConditionalDecoder", "GaussianEncoder", "VAE", "VAEOutput",
            "build_vae", "conv_decoder", "conv_encoder", "init_weights", "mlp_decoder",
@@ -353,7 +353,7 @@ class VAE(nn.Module):
         Returns the likelihood's parameters for a batch of codes.
     likelihood : torch.nn.Module
         Has ``log_prob(x, params)`` and ``mean(params)``; see
-        :mod:`skvae.likelihoods`.
+        :mod:`skvae._likelihoods`.
     adversary : ClassAdversary, default=None
         For a conditional model: its loss is the training ``penalty``.
     """
@@ -479,7 +479,7 @@ def build_vae(*, architecture, event_shape, latent_dim, likelihood="bernoulli",
     latent_dim : int
         Dimensions of the code.
     likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
-        See :func:`skvae.likelihoods.make_likelihood`.
+        See :func:`skvae._likelihoods.make_likelihood`.
     channels : tuple of int, default=None
         Convolution widths; required by "conv", unused by "mlp".
     hidden_dim : int, default=256
@@ -497,7 +497,7 @@ def build_vae(*, architecture, event_shape, latent_dim, likelihood="bernoulli",
     Examples
     --------
     >>> import torch
-    >>> from skvae.modules import build_vae
+    >>> from skvae._modules import build_vae
     >>> vae = build_vae(architecture="conv", event_shape=(1, 28, 28), latent_dim=2,
     ...                 channels=(32, 64))
     >>> out = vae(torch.rand(5, 1, 28, 28))

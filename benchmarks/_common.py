@@ -52,11 +52,11 @@ def apply_common_args(args):
 
 
 def header(device):
-    if device == "cuda":
-        where = torch.cuda.get_device_name(0)
-    else:
-        where = f"{platform.processor() or platform.machine()}, " \
-                f"{torch.get_num_threads()} torch threads"
+    # The thread count on CUDA too: the data loading and the Python side of
+    # each step run on the CPU.
+    chip = (torch.cuda.get_device_name(0) if device == "cuda"
+            else platform.processor() or platform.machine())
+    where = f"{chip}, {torch.get_num_threads()} torch threads"
     return (f"device: {device} ({where}) | torch {torch.__version__} | "
             f"sklearn {sklearn.__version__} | skorch {skorch.__version__}")
 

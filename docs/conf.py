@@ -5,6 +5,7 @@ Build it with ``sphinx-build -W --keep-going -b html docs docs/_build/html``
 written as literals, not cross-references, and there is no intersphinx.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -71,11 +72,21 @@ numpydoc_validation_exclude = set(_validation["exclude"])
 # (torch's threads then wait on each other).
 torch.set_num_threads(1)
 
+# The pages on images draw on MNIST when the build finds it: the folder
+# ``SKVAE_MNIST_DIR`` names, or else the MNIST test split that CI keeps in
+# ``shared/data/mnist`` beside the clone (read there, never copied into the
+# repository). Without either, they fall back to scikit-learn's 8x8 digits.
+_SHARED_MNIST = DOCS.parent.parent / "shared" / "data" / "mnist"
+if not os.environ.get("SKVAE_MNIST_DIR") and _SHARED_MNIST.is_dir():
+    os.environ["SKVAE_MNIST_DIR"] = str(_SHARED_MNIST)
+
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     # Run every example, not only plot_*.py: each page shows its figures.
     "filename_pattern": r"\.py$",
+    # _settings.py reads the scripts' command lines: a helper, not a page.
+    "ignore_pattern": r"[\\/]_[^\\/]*\.py$",
     "within_subsection_order": "gallery_order.UserGuideOrder",
     "abort_on_example_error": True,
     "remove_config_comments": True,

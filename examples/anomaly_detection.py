@@ -31,19 +31,11 @@ digits, or the 10,000 MNIST test images for 5 epochs when the environment
 variable ``SKVAE_MNIST_DIR`` names a folder holding the MNIST test split.
 At full size::
 
-    python examples/anomaly_detection.py --dataset mnist \\
-        --data-home ../shared/data/mnist --epochs 10 --out figures
+    python examples/anomaly_detection.py --dataset mnist --epochs 10
 """
 
-# %%
-# Options
-# -------
-# Run as a script, the example takes these options; the documentation
-# build runs it without any.
-import argparse
 import os
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -57,55 +49,52 @@ from skvae.datasets import load_mnist
 
 ANOMALY = 9
 
-MNIST_DIR = os.environ.get("SKVAE_MNIST_DIR")
-DATA_NAMES = {"digits": "8x8 digit", "mnist": "MNIST"}
-parser = argparse.ArgumentParser(description="Anomaly detection with a VAE.")
-parser.add_argument("--dataset", choices=("digits", "mnist"),
-                    default="mnist" if MNIST_DIR else "digits",
-                    help="scikit-learn's 8x8 digits, or the 10,000 28x28 MNIST test "
-                         "images (default: mnist when $SKVAE_MNIST_DIR is set)")
-parser.add_argument("--data-home", default=MNIST_DIR,
-                    help="for mnist: folder holding the MNIST files, or a scikit-learn "
-                         "data home (default: $SKVAE_MNIST_DIR)")
-parser.add_argument("--n-samples", type=int, default=None,
-                    help="use only the first N images, for a quick run")
-parser.add_argument("--epochs", type=int, default=None,
-                    help="training epochs (default: 60 on digits, 5 on MNIST)")
-parser.add_argument("--latent-dim", type=int, default=16,
-                    help="latent dimensions of the VAE (default: 16)")
-parser.add_argument("--n-components", type=int, default=16,
-                    help="components of the PCA baseline (default: 16)")
-parser.add_argument("--n-importance", type=int, default=100,
-                    help="posterior samples K of the tighter bound (default: 100)")
-parser.add_argument("--out", type=Path, default=None,
-                    help="also save the figure as anomaly_roc.png in this folder")
-parser.add_argument("--random-state", type=int, default=0)
-args = parser.parse_args()
+# What the documentation build runs; as a script, ``--epochs 1`` or
+# ``--n-samples 300`` change them (DATASET: "mnist" or "digits").
+DATASET = "mnist" if os.environ.get("SKVAE_MNIST_DIR") else "digits"
+EPOCHS = None       # None: 5 on MNIST, 60 on the digits
+N_SAMPLES = None    # None: all images
+LATENT_DIM = 16     # latent dimensions of the VAE
+N_COMPONENTS = 16   # components of the PCA baseline
+N_IMPORTANCE = 100  # posterior samples K of the tighter bound
+OUT = None          # a folder to save the figure in
+RANDOM_STATE = 0
+
+# sphinx_gallery_start_ignore
+# Run as a script, ``--name value`` replaces a setting above
+# (``--n-samples 500`` sets N_SAMPLES); see _settings.py.
+from _settings import override  # noqa: E402
+
+override(globals())
+# sphinx_gallery_end_ignore
 
 # %%
 # A model of the digits 0 to 8
 # ----------------------------
-# The first 80% of the images, without their nines, train it; the last 20%,
-# all ten digits, are ranked.
-if args.dataset == "mnist":
-    X, y = load_mnist("test", data_home=args.data_home, return_X_y=True)
-    epochs = args.epochs or 5
+# The first 80% of the images, without their nines, train it; the last
+# 20%, all ten digits, are ranked.
+if DATASET == "mnist":
+    X, y = load_mnist("test", data_home=os.environ.get("SKVAE_MNIST_DIR"),
+                      return_X_y=True)
+    name, epochs = "MNIST", EPOCHS or 5
     params = {"batch_size": 128}
 else:
     digits = load_digits()
     X, y = (digits.images / 16).astype(np.float32), digits.target
-    epochs = args.epochs or 60
+    name, epochs = "8x8 digit", EPOCHS or 60
     params = {"architecture": "mlp", "batch_size": 128, "lr": 3e-3}
-X, y = X[:args.n_samples], y[:args.n_samples]
+X, y = X[:N_SAMPLES], y[:N_SAMPLES]
 n_test = len(X) // 5
-X_train, y_train, X_test, y_test = X[:-n_test], y[:-n_test], X[-n_test:], y[-n_test:]
+X_train, y_train = X[:-n_test], y[:-n_test]
+X_test, y_test = X[-n_test:], y[-n_test:]
 X_train = X_train[y_train != ANOMALY]  # the model never sees a nine
 is_anomaly = y_test == ANOMALY
-flat_train, flat_test = X_train.reshape(len(X_train), -1), X_test.reshape(n_test, -1)
+flat_train = X_train.reshape(len(X_train), -1)
+flat_test = X_test.reshape(n_test, -1)
 
-vae = VAETransformer(n_components=args.latent_dim, max_epochs=epochs,
-                     random_state=args.random_state, **params)
-print(f"Training on {len(X_train)} {DATA_NAMES[args.dataset]} images of the digits 0-8 "
+vae = VAETransformer(n_components=LATENT_DIM, max_epochs=epochs,
+                     random_state=RANDOM_STATE, **params)
+print(f"Training on {len(X_train)} {name} images of the digits 0-8 "
       f"for {epochs} epochs...")
 start = time.perf_counter()
 vae.fit(X_train)
@@ -116,36 +105,42 @@ print(f"Trained in {time.perf_counter() - start:.1f} s.")
 # -------------------
 # Higher means more anomalous, so each is minus a log-density (or, for the
 # forest, minus its normality score).
-K = args.n_importance
+K = N_IMPORTANCE
 scores = {"skvae ELBO (K=1)": -vae.score_samples(X_test)}
 start = time.perf_counter()
 scores[f"skvae bound (K={K})"] = -vae.score_samples(X_test, n_importance=K)
-print(f"Importance-weighted bound with K={K} in {time.perf_counter() - start:.1f} s.")
-pca = PCA(n_components=args.n_components, random_state=args.random_state)
-scores[f"PCA ({args.n_components} components)"] = -pca.fit(flat_train).score_samples(flat_test)
-forest = IsolationForest(random_state=args.random_state).fit(flat_train)
+print(f"Importance-weighted bound with K={K} in "
+      f"{time.perf_counter() - start:.1f} s.")
+pca = PCA(n_components=N_COMPONENTS, random_state=RANDOM_STATE)
+pca.fit(flat_train)
+scores[f"PCA ({N_COMPONENTS} components)"] = -pca.score_samples(flat_test)
+forest = IsolationForest(random_state=RANDOM_STATE).fit(flat_train)
 scores["IsolationForest"] = -forest.score_samples(flat_test)
 
 print(f"Ranking {n_test} held-out images, {is_anomaly.sum()} of them nines "
       "(the anomalies), by each score:")
 print(f"  {'method':<28} {'ROC AUC':>7}")
-for name, score in scores.items():
-    print(f"  {name:<28} {roc_auc_score(is_anomaly, score):7.3f}")
+for method, score in scores.items():
+    print(f"  {method:<28} {roc_auc_score(is_anomaly, score):7.3f}")
 
 # %%
 # ROC curves, and where the nines fall
 # ------------------------------------
 # The histogram shows how far the skvae scores of the nines stand apart
 # from those of the other digits.
-fig, (ax_roc, ax_hist) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
-for name, score in scores.items():
-    RocCurveDisplay.from_predictions(is_anomaly, score, name=name, ax=ax_roc)
+fig, (ax_roc, ax_hist) = plt.subplots(1, 2, figsize=(11, 4.5),
+                                      layout="constrained")
+for method, score in scores.items():
+    RocCurveDisplay.from_predictions(is_anomaly, score, name=method,
+                                     ax=ax_roc)
 ax_roc.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1)
 ax_roc.set_title("Nines as anomalies: ROC curves")
 vae_bound = scores[f"skvae bound (K={K})"]
 bins = np.histogram_bin_edges(vae_bound, bins=40)
-ax_hist.hist(vae_bound[~is_anomaly], bins=bins, alpha=0.6, density=True, label="digits 0-8")
-ax_hist.hist(vae_bound[is_anomaly], bins=bins, alpha=0.6, density=True, label="nines")
+ax_hist.hist(vae_bound[~is_anomaly], bins=bins, alpha=0.6, density=True,
+             label="digits 0-8")
+ax_hist.hist(vae_bound[is_anomaly], bins=bins, alpha=0.6, density=True,
+             label="nines")
 ax_hist.set_xlabel(f"-log p(x) bound, K={K} (nats)")
 ax_hist.set_ylabel("density")
 ax_hist.set_title("skvae anomaly scores of held-out digits")
@@ -153,8 +148,8 @@ ax_hist.legend()
 
 # %%
 # Run as a script with ``--out``, the example also saves the figure.
-if args.out:
-    args.out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out / "anomaly_roc.png", dpi=100)
-    print(f"Wrote {args.out / 'anomaly_roc.png'}")
+if OUT:
+    os.makedirs(OUT, exist_ok=True)
+    fig.savefig(os.path.join(OUT, "anomaly_roc.png"), dpi=100)
+    print(f"Wrote {os.path.join(OUT, 'anomaly_roc.png')}")
 plt.show()

@@ -14,8 +14,8 @@ process and on the cluster, then prints and draws both times:
    :func:`skvae.dask.transform` (the model travels to each worker once),
    against ``vae.transform`` on the in-memory array. The codes agree.
 
-The same code runs on a real cluster: ``--scheduler ADDRESS`` connects to a
-running one instead. On a machine with several GPUs, replace the
+The same code runs on a real cluster: ``--scheduler ADDRESS`` connects to
+a running one instead. On a machine with several GPUs, replace the
 ``LocalCluster`` by ``dask_cuda.LocalCUDACluster()`` (one worker per GPU;
 each fit then runs on its worker's GPU with ``device="auto"``). Needs
 ``pip install "skvae[dask]"``.
@@ -25,19 +25,13 @@ of two sizes over scikit-learn's 8x8 digits, or over the first 2,000 MNIST
 test images when the environment variable ``SKVAE_MNIST_DIR`` names a folder
 holding the MNIST test split. So little work barely pays for shipping it to
 the workers: the speed-ups below say more about the overheads than about
-Dask. A run with enough work to measure (the README's figures)::
+Dask. A run with enough work to measure (the figures of
+:doc:`/benchmarks`)::
 
-    python examples/dask_cluster.py --dataset mnist --data-home ../shared/data/mnist \\
-        --n-samples 4000 --epochs 2 --latent-dims 2 4 8 16 --cv 2 --n-workers 2 \\
-        --chunk-size 1000
+    python examples/dask_cluster.py --dataset mnist --n-samples 4000 \\
+        --latent-dims 2 4 8 16 --chunk-size 1000
 """
 
-# %%
-# Options
-# -------
-# Run as a script, the example takes these options; the documentation
-# build runs it without any.
-import argparse
 import contextlib
 import os
 import time
@@ -56,33 +50,25 @@ from skvae import VAETransformer
 from skvae import dask as skvae_dask
 from skvae.datasets import load_mnist
 
-MNIST_DIR = os.environ.get("SKVAE_MNIST_DIR")
-DATA_NAMES = {"digits": "8x8 digit", "mnist": "MNIST"}
-parser = argparse.ArgumentParser(description="skvae on a Dask cluster, against one process.")
-parser.add_argument("--dataset", choices=("digits", "mnist"),
-                    default="mnist" if MNIST_DIR else "digits",
-                    help="scikit-learn's 8x8 digits, or the 10,000 28x28 MNIST test "
-                         "images (default: mnist when $SKVAE_MNIST_DIR is set)")
-parser.add_argument("--data-home", default=MNIST_DIR,
-                    help="for mnist: folder holding the MNIST t10k files, or a "
-                         "scikit-learn data home (default: $SKVAE_MNIST_DIR)")
-parser.add_argument("--n-samples", type=int, default=None,
-                    help="use the first N images (default: all digits, 2,000 MNIST)")
-parser.add_argument("--epochs", type=int, default=2,
-                    help="training epochs of every fit (default: 2)")
-parser.add_argument("--n-workers", type=int, default=2,
-                    help="worker processes of the local cluster, one thread each "
-                         "(default: 2)")
-parser.add_argument("--scheduler", default=None,
-                    help="address of a running Dask scheduler to use instead of "
-                         "starting a local cluster")
-parser.add_argument("--latent-dims", type=int, nargs="+", default=[2, 8],
-                    help="latent dimensions to compare (default: 2 8)")
-parser.add_argument("--cv", type=int, default=2, help="cross-validation folds (default: 2)")
-parser.add_argument("--chunk-size", type=int, default=500,
-                    help="images per block of the dask array (default: 500)")
-parser.add_argument("--random-state", type=int, default=0)
-args = parser.parse_args()
+# What the documentation build runs; as a script, ``--epochs 1`` or
+# ``--scheduler ADDRESS`` change them (DATASET: "mnist" or "digits").
+DATASET = "mnist" if os.environ.get("SKVAE_MNIST_DIR") else "digits"
+N_SAMPLES = None      # None: all digits, the first 2,000 MNIST images
+EPOCHS = 2            # training epochs of every fit
+LATENT_DIMS = [2, 8]  # the grid of n_components
+CV = 2                # cross-validation folds
+N_WORKERS = 2         # worker processes of the local cluster, 1 thread each
+SCHEDULER = None      # address of a running scheduler to use instead
+CHUNK_SIZE = 500      # images per block of the dask array
+RANDOM_STATE = 0
+
+# sphinx_gallery_start_ignore
+# Run as a script, ``--name value`` replaces a setting above
+# (``--n-samples 500`` sets N_SAMPLES); see _settings.py.
+from _settings import override  # noqa: E402
+
+override(globals())
+# sphinx_gallery_end_ignore
 
 # %%
 # Dask starts each worker as a new Python process, which imports this
@@ -102,23 +88,27 @@ def warm_up():
     """One tiny fit, so that torch's one-off lazy set-up is not timed."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a model this small collapses
-        VAETransformer(max_epochs=1).fit(np.zeros((8, 8, 8), dtype=np.float32))
+        X = np.zeros((8, 8, 8), dtype=np.float32)
+        VAETransformer(max_epochs=1).fit(X)
 
 
 # %%
 # The data and the search
 # -----------------------
 if __name__ == "__main__":
-    if args.dataset == "mnist":
-        X, _ = load_mnist("test", data_home=args.data_home, return_X_y=True)  # (n, 28, 28)
-        X = X[:args.n_samples or 2000]
-    else:
-        X = (load_digits().images / 16).astype(np.float32)[:args.n_samples]  # (n, 8, 8)
-    vae = VAETransformer(max_epochs=args.epochs, random_state=args.random_state)
+    if DATASET == "mnist":  # (n, 28, 28)
+        X, _ = load_mnist("test", return_X_y=True,
+                          data_home=os.environ.get("SKVAE_MNIST_DIR"))
+        X, name = X[:N_SAMPLES or 2000], "MNIST"
+    else:  # (n, 8, 8)
+        X = (load_digits().images / 16).astype(np.float32)[:N_SAMPLES]
+        name = "8x8 digit"
+    vae = VAETransformer(max_epochs=EPOCHS, random_state=RANDOM_STATE)
     # refit=False: the refit on all of X runs in this process either way.
-    search = GridSearchCV(vae, {"n_components": args.latent_dims}, cv=args.cv, refit=False)
-    print(f"{len(args.latent_dims) * args.cv} fits of {args.epochs} epoch(s) on "
-          f"{len(X) - len(X) // args.cv} {DATA_NAMES[args.dataset]} images; this process uses "
+    search = GridSearchCV(vae, {"n_components": LATENT_DIMS}, cv=CV,
+                          refit=False)
+    print(f"{len(LATENT_DIMS) * CV} fits of {EPOCHS} epoch(s) on "
+          f"{len(X) - len(X) // CV} {name} images; this process uses "
           f"{torch.get_num_threads()} torch thread(s).")
 
 # %%
@@ -127,7 +117,7 @@ if __name__ == "__main__":
 if __name__ == "__main__":
     warm_up()
     local, local_time = timed(lambda: search.fit(X).cv_results_)
-    best = args.latent_dims[int(np.argmin(local["rank_test_score"]))]
+    best = LATENT_DIMS[int(np.argmin(local["rank_test_score"]))]
     model = vae.set_params(n_components=best).fit(X)
     Z, encode_time = timed(lambda: model.transform(X))
 
@@ -144,42 +134,48 @@ if __name__ == "__main__":
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         with skvae_dask.torch_worker_config():
-            cluster = args.scheduler or stack.enter_context(LocalCluster(
-                n_workers=args.n_workers, threads_per_worker=1, processes=True,
+            cluster = SCHEDULER or stack.enter_context(LocalCluster(
+                n_workers=N_WORKERS, threads_per_worker=1, processes=True,
                 dashboard_address=None, host="127.0.0.1"))
         client = stack.enter_context(Client(cluster))
-        # Start-up (each worker imports torch and skvae) is not part of the jobs.
+        # Start-up (each worker imports torch and skvae) is not timed.
         client.run(warm_up)
         n_workers = len(client.nthreads())
-        print(f"Cluster of {n_workers} workers ready in {time.perf_counter() - start:.1f} s.")
+        print(f"Cluster of {n_workers} workers ready in "
+              f"{time.perf_counter() - start:.1f} s.")
         with joblib.parallel_backend("dask"):
             remote, remote_time = timed(
                 lambda: search.set_params(n_jobs=-1).fit(X).cv_results_)
-        images = da.from_delayed(client.scatter(X), X.shape, X.dtype).rechunk(
-            (args.chunk_size, *X.shape[1:]))
-        Z_dask, dask_time = timed(lambda: skvae_dask.transform(model, images).compute())
+        images = da.from_delayed(client.scatter(X), X.shape, X.dtype)
+        images = images.rechunk((CHUNK_SIZE, *X.shape[1:]))
+        Z_dask, dask_time = timed(
+            lambda: skvae_dask.transform(model, images).compute())
 
 # %%
 # Same results, and the times
 # ---------------------------
 if __name__ == "__main__":
     print("GridSearchCV, mean held-out ELBO (nats per image):")
-    for dim, one, many in zip(args.latent_dims, local["mean_test_score"],
+    for dim, one, many in zip(LATENT_DIMS, local["mean_test_score"],
                               remote["mean_test_score"]):
-        print(f"  n_components={dim:<3d} one process {one:9.3f}   cluster {many:9.3f}")
-    same = np.allclose(local["mean_test_score"], remote["mean_test_score"], rtol=1e-5)
+        print(f"  n_components={dim:<3d} one process {one:9.3f}   "
+              f"cluster {many:9.3f}")
+    same = np.allclose(local["mean_test_score"], remote["mean_test_score"],
+                       rtol=1e-5)
     print(f"Same scores: {same}; best n_components: {best}")
-    print(f"Codes of {len(X)} images in blocks of {args.chunk_size}: max difference "
-          f"from the in-memory transform {np.abs(Z_dask - Z).max():.1e}")
+    print(f"Codes of {len(X)} images in blocks of {CHUNK_SIZE}: max "
+          "difference from the in-memory transform "
+          f"{np.abs(Z_dask - Z).max():.1e}")
     for job, serial, parallel in [("Grid search", local_time, remote_time),
                                   ("Encoding   ", encode_time, dask_time)]:
-        print(f"{job}: one process {serial:.2f} s, {n_workers} workers {parallel:.2f} s, "
-              f"speed-up {serial / parallel:.3g}x")
+        print(f"{job}: one process {serial:.2f} s, {n_workers} workers "
+              f"{parallel:.2f} s, speed-up {serial / parallel:.3g}x")
 
     fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
     jobs = ["grid search", "encoding"]
     heights = np.arange(len(jobs))
-    ax.barh(heights + 0.2, [local_time, encode_time], height=0.4, label="one process")
+    ax.barh(heights + 0.2, [local_time, encode_time], height=0.4,
+            label="one process")
     ax.barh(heights - 0.2, [remote_time, dask_time], height=0.4,
             label=f"{n_workers} Dask workers")
     ax.set_yticks(heights, jobs)

@@ -10,10 +10,11 @@ They work with any skorch net whose criterion has a ``beta`` attribute.
 import math
 
 from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks.scoring import ScoringBase
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
 __all__ = ["DivergenceCheck", "FitLRScheduler", "KLWarmup", "TrainingDivergedError",
-           "cosine", "one_cycle"]
+           "callback_instances", "check_callbacks", "cosine", "one_cycle"]
 
 LR_SCHEDULES = ("onecycle", "cosine", "constant")
 
@@ -138,10 +139,6 @@ class FitLRScheduler(LRScheduler):
             steps = len(net.get_iterator(dataset_train, training=True)) * net.max_epochs
             self.lr_scheduler_ = self._get_scheduler(net, self.policy_, last_epoch=-1,
                                                      total_steps=steps, **self.kwargs)
-
-
-#: The name skvae 0.1.0 pickled its schedule callback under; its models load with it.
-LRSchedule = FitLRScheduler
 
 
 def lr_schedule(schedule):
@@ -274,3 +271,49 @@ class DivergenceCheck(Callback):
             f"learning rate (lr={net.lr:g} now), e.g. lr={net.lr / 10:g}, or check "
             "the data for extreme values."
         )
+
+
+#: Names of the callbacks a fit adds itself, and of the net's defaults.
+RESERVED_NAMES = ("lr_schedule", "kl_warmup", "progress_bar", "early_stopping",
+                  "divergence_check", "train_nelbo", "train_neighbor")
+
+
+def callback_instances(callbacks):
+    """The callbacks of a ``callbacks`` parameter, without their names."""
+    return [cb[1] if isinstance(cb, tuple) else cb for cb in callbacks or []]
+
+
+def check_callbacks(callbacks, validation):
+    """Each callback is a skorch one, and one that reads validation scores gets them.
+
+    ``callbacks`` is the estimator's parameter: callbacks or ``(name,
+    callback)`` tuples; ``validation`` says whether the call holds out data.
+    """
+    for entry in callbacks or []:
+        if isinstance(entry, tuple):
+            if not (len(entry) == 2 and isinstance(entry[0], str)):
+                raise ValueError(f"A callbacks entry that is a tuple must be (name, callback) "
+                                 f"with a str name; got {entry!r}.")
+            if entry[0] in RESERVED_NAMES:
+                raise ValueError(f"The callback name {entry[0]!r} is taken by one skvae adds "
+                                 f"itself ({', '.join(RESERVED_NAMES)}); choose another.")
+    for cb in callback_instances(callbacks):
+        if not (isinstance(cb, Callback) or isinstance(cb, type) and issubclass(cb, Callback)):
+            raise ValueError(f"callbacks must be a list of skorch callbacks or (name, "
+                             f"callback) tuples; got {cb!r}.")
+        if validation:
+            continue
+        monitor = getattr(cb, "monitor", None)
+        if isinstance(monitor, str) and monitor.startswith("valid_"):
+            raise ValueError(
+                f"{type(cb).__name__} monitors {monitor!r}, but this call holds out no "
+                "validation data: set early_stopping=True (which holds out "
+                "validation_fraction of X in fit), or monitor the training loss, e.g. "
+                f"{type(cb).__name__}(monitor='{monitor.replace('valid_', 'train_', 1)}')."
+            )
+        if isinstance(cb, ScoringBase) and not cb.on_train:
+            raise ValueError(
+                f"{type(cb).__name__}({cb.name!r}) scores the validation data, but this call "
+                "holds out none: set early_stopping=True, or score the training data "
+                "with on_train=True."
+            )

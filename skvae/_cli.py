@@ -8,23 +8,27 @@ be called from Python (and tests) as ``main(["demo", "--epochs", "2"])``.
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 __all__ = ["main"]
 
 #: Epochs the demo trains for when --epochs is not given, per dataset.
-DEFAULT_EPOCHS = {"digits": 80, "mnist": 10}
+DEFAULT_EPOCHS = {"digits": 40, "mnist": 10}
 
 #: Fraction of the data held out for evaluation, per dataset.
 TEST_SIZE = {"digits": 0.25, "mnist": 0.2}
 
-#: Model settings of the demo, per dataset, on top of the defaults.
+#: Model settings of the demo, per dataset, on top of the defaults. Both
+#: train the convolutional net on images with pixels in [0, 1], so that
+#: "auto" resolves to the Bernoulli likelihood. On the digits, 40 epochs of
+#: batches of 64 take about 1.4 times the CPU time of 80 epochs of the fully
+#: connected net at 128 (twice as many epochs of the conv net would take
+#: twice as long), and give a better ELBO and kNN accuracy.
 MODEL_PARAMS = {
-    # 8 x 8 digits are small enough for a dense network, which trains
-    # several times faster than the convolutional one on a CPU.
-    "digits": {"architecture": "mlp", "batch_size": 128, "lr": 3e-3},
-    "mnist": {"architecture": "conv", "batch_size": 128},
+    "digits": {"image_shape": (8, 8), "batch_size": 64, "lr": 3e-3},
+    "mnist": {"image_shape": (28, 28), "batch_size": 128},
 }
 
 #: Torch CPU threads the demo trains with when --threads is not given, per
@@ -41,8 +45,11 @@ FIGURES = ("latent.png", "manifold.png", "samples.png", "reconstructions.png",
            "history.png")
 
 _DEMO_DESCRIPTION = """\
-Train a variational autoencoder on a small image data set, compare it with
-PCA using the same number of components, and save its figures.
+Train a convolutional variational autoencoder (Bernoulli pixels in [0, 1])
+on a small image data set, compare it with PCA using the same number of
+components, and save its figures. The model's resolved choices (architecture,
+likelihood, latent dimensions, neighbor loss weight, device) are printed
+after training.
 
 Datasets:
   digits  scikit-learn's embedded 8x8 handwritten digits (1,797 images,
@@ -140,7 +147,46 @@ def _build_parser():
                            "network runs fastest on one; torch's default for mnist)")
     demo.add_argument("--random-state", type=_int_at_least(0), default=0, metavar="N",
                       help="seed of the data split and of the model (default: 0)")
+    # For errors found after parsing, in the same form as argparse's own.
+    demo.set_defaults(parser=demo)
     return parser
+
+
+def _out_problem(out):
+    """Why the figures cannot be written to the folder ``out``, or None.
+
+    Creates ``out`` if it is missing. Checked before training, so that a
+    bad ``--out`` costs no training time.
+    """
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                return f"{folder} is a file, not a folder"
+            break
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the folder ({exc.strerror or exc})"
+    try:
+        # Permissions alone do not tell (root, read-only mounts, ACLs).
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        return f"cannot write to the folder ({exc.strerror or exc})"
+    return None
+
+
+def _resolved_choices(vae):
+    """``(name, value)`` rows of what the fit resolved the demo's model to."""
+    weight = vae.net_.criterion_.neighbor_weight
+    source = f"neighbor_weight={vae.neighbor_weight!r}"
+    return [
+        ("architecture_", vae.architecture_),
+        ("likelihood_", vae.likelihood_),
+        ("n_components_", str(vae.n_components_)),
+        ("neighbor loss weight", f"{weight:g} ({source})"),
+        ("device_", str(vae.device_)),
+    ]
 
 
 def _load_data(args):
@@ -169,7 +215,7 @@ def _load_data(args):
             f"t10k-labels-idx1-ubyte.gz) not found in {where}; pass --data-home DIR "
             f"holding them{hint}"
         ) from exc
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # malformed files; a file where a folder belongs
         raise _UsageError(f"skvae demo: error: cannot read MNIST: {exc}") from exc
     return X, y, "MNIST test split (28x28)"
 
@@ -216,11 +262,9 @@ def _demo(args):
         raise _UsageError(f"skvae demo: error: --latent-dim {args.latent_dim} exceeds "
                           f"the {n_features} pixels of an image")
     out = args.out.expanduser()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _UsageError(f"skvae demo: error: cannot create --out folder {out}: "
-                          f"{exc.strerror or exc}") from exc
+    problem = _out_problem(out)
+    if problem is not None:
+        args.parser.error(f"--out {out}: {problem}")
 
     if args.n_samples is not None and args.n_samples < len(X):
         keep = np.random.RandomState(args.random_state).permutation(len(X))
@@ -233,8 +277,7 @@ def _demo(args):
 
     vae = VAETransformer(n_components=args.latent_dim, max_epochs=epochs, verbose=1,
                          random_state=args.random_state, **MODEL_PARAMS[args.dataset])
-    print(f"Training a VAE (n_components={args.latent_dim}, "
-          f"{MODEL_PARAMS[args.dataset]['architecture']}) on {len(X_train)} images "
+    print(f"Training a VAE (n_components={args.latent_dim}) on {len(X_train)} images "
           f"of {description} for {epochs} epoch{'s' * (epochs != 1)}; "
           f"{len(X_test)} held out.",
           flush=True)
@@ -249,6 +292,9 @@ def _demo(args):
         torch.set_num_threads(saved_threads)
     seconds = time.perf_counter() - start
     print(f"Trained in {seconds:.1f} s.", flush=True)
+    print("\nModel, as the fit resolved it:")
+    for name, value in _resolved_choices(vae):
+        print(f"  {name:<26}{value}")
 
     flat_train = X_train.reshape(len(X_train), -1)
     flat_test = X_test.reshape(len(X_test), -1)

@@ -8,9 +8,48 @@ read from it, and cast to float32, as the batch is drawn.
 """
 
 import mmap
+from collections import namedtuple
+from dataclasses import dataclass, fields, replace
+from typing import Optional
 
 import numpy as np
 import torch
+
+#: Rows of a numpy array read, converted or scanned at a time on the host
+#: (code statistics, range checks, distance computations): a few MB for
+#: images, so that a memory-mapped array is never copied whole.
+CHUNK_ROWS = 4096
+
+#: What a fit hands to :meth:`skvae._net.VAENet.get_dataset`: the training
+#: rows, a conditional model's one-hot conditions (or None) and the
+#: neighbor graph of :func:`skvae._neighbors.fuzzy_graph` (or None).
+TrainingData = namedtuple("TrainingData", ["x", "condition", "graph"],
+                          defaults=(None, None))
+
+
+@dataclass
+class Batch:
+    """One batch as the net's loss and module see it.
+
+    ``x`` is the data; a conditional model's batches bring ``condition``;
+    training batches of a model with a neighbor graph bring neighbors of
+    each row (``x_neighbor``, of shape ``(n, m, *event_shape)``) and the
+    indices of the rows and of their neighbors in the training data.
+    """
+
+    x: torch.Tensor
+    condition: Optional[torch.Tensor] = None
+    x_neighbor: Optional[torch.Tensor] = None
+    index: Optional[torch.Tensor] = None
+    neighbor_index: Optional[torch.Tensor] = None
+
+    def __len__(self):
+        return len(self.x)
+
+    def apply(self, fn):
+        """A batch of ``fn`` of each tensor (e.g. a move to the device)."""
+        return replace(self, **{f.name: fn(getattr(self, f.name)) for f in fields(self)
+                                if getattr(self, f.name) is not None})
 
 
 def is_memory_mapped(X):
@@ -53,23 +92,14 @@ class TensorDataset(torch.utils.data.Dataset):
         return self.X[idx]
 
     def rows(self, idx, training=False):
-        """The module's input for rows ``idx``: a tensor, or a dict with the condition.
-
-        A training batch of a dataset with ``neighbors`` also holds
-        ``"x_neighbor"``, neighbors of each row, and the indices of the rows
-        and of their neighbors (``"index"``, ``"neighbor_index"``).
-        """
-        with_neighbors = training and self.neighbors is not None
-        if self.condition is None and not with_neighbors:
-            return self.data_rows(idx)
-        rows = {"x": self.data_rows(idx)}
-        if self.condition is not None:
-            rows["condition"] = self.condition[idx]
-        if with_neighbors:
+        """The :class:`Batch` of rows ``idx``; a training batch brings their neighbors."""
+        batch = Batch(self.data_rows(idx),
+                      None if self.condition is None else self.condition[idx])
+        if training and self.neighbors is not None:
             drawn = self.neighbors(idx)
-            rows["x_neighbor"] = self.data_rows(drawn.flatten()).unflatten(0, drawn.shape)
-            rows["index"], rows["neighbor_index"] = idx, drawn
-        return rows
+            batch.x_neighbor = self.data_rows(drawn.flatten()).unflatten(0, drawn.shape)
+            batch.index, batch.neighbor_index = idx, drawn
+        return batch
 
     def __getitem__(self, i):
         return self.rows(i), torch.empty(0)
@@ -145,8 +175,4 @@ class IndexBatches:
         elif self.shuffle and len(chunks) > 1 and len(chunks[-1]) == 1:
             chunks[-2:] = [torch.cat(chunks[-2:])]
         for idx in chunks:
-            rows = self.dataset.rows(idx, self.shuffle)
-            if isinstance(rows, dict):
-                yield {key: self.transfer(value) for key, value in rows.items()}, None
-            else:
-                yield self.transfer(rows), None
+            yield self.dataset.rows(idx, self.shuffle).apply(self.transfer), None

@@ -68,9 +68,12 @@ def one_hot(classes, y):
     return np.eye(len(classes), dtype=np.float32)[np.searchsorted(classes, y)]
 
 
-def conditions(estimator, y, n_samples, method):
-    """One-hot conditions for ``method``'s ``y``, checked against a fitted model."""
-    if not hasattr(estimator, "classes_"):
+def conditions(classes, y, n_samples, method):
+    """One-hot conditions for ``method``'s ``y``, checked against a model's ``classes``.
+
+    ``classes`` is None for an unconditional model, which takes no ``y``.
+    """
+    if classes is None:
         if y is not None:
             raise ValueError(
                 f"y was passed to {method}, but this model is not conditional; "
@@ -80,7 +83,7 @@ def conditions(estimator, y, n_samples, method):
     if y is None:
         raise ValueError(
             f"This model is conditional: {method} needs y, a label from "
-            f"{estimator.classes_.tolist()} (or one label per sample)."
+            f"{classes.tolist()} (or one label per sample)."
         )
     y = check_labels(y)
     if len(y) == 1:
@@ -88,4 +91,4 @@ def conditions(estimator, y, n_samples, method):
     if len(y) != n_samples:
         raise ValueError(f"{method} got {len(y)} labels for {n_samples} samples; pass "
                          "one label, or one per sample.")
-    return one_hot(estimator.classes_, y)
+    return one_hot(classes, y)

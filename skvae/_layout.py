@@ -1,17 +1,19 @@
 """Data layout: which arrays a :class:`skvae.VAETransformer` takes and gives back.
 
 ``X`` is 2-D ``(n, n_features)``, 3-D ``(n, H, W)`` or 4-D ``(n, C, H, W)``;
-``image_shape`` views 2-D ``X`` as images. ``fit`` records the layout
-(``input_ndim_``, ``image_shape_``, ``architecture_``, ``likelihood_``), the
-network sees ``(n, *event_shape)``, and decoded data comes back in the
-layout ``fit`` was given.
+``image_shape`` views 2-D ``X`` as images. A fit resolves the layout (the
+input's dimensionality, the images' shape, the architecture and the
+likelihood), the network sees ``(n, *event_shape)``, and decoded data comes
+back in the layout ``fit`` was given. Every function here takes values and
+returns values; the estimator keeps what it resolved.
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import check_array
+
+from ._data import CHUNK_ROWS
 
 #: The largest magnitude the network can take: it computes in float32.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -61,16 +63,22 @@ def resolve_likelihood(likelihood, lo, hi):
     return "bernoulli" if lo >= 0 and hi <= 1 else "gaussian"
 
 
-def _data_image_shape(X):
+def check_ndim(ndim, what="an array"):
+    """Raise unless ``ndim`` is one of the layouts the estimator takes."""
+    if ndim not in (2, 3, 4):
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_features), 3-D (n_samples, H, W) or "
+            f"4-D (n_samples, C, H, W); got {what} of {ndim} dimensions."
+        )
+
+
+def read_images(X):
     """``(ndim, image shape (C, H, W) or None, X as 2-D)`` for 2-, 3- or 4-D ``X``."""
     ndim = getattr(X, "ndim", None)
     if ndim is None and isinstance(X, (list, tuple)):
         ndim = np.ndim(np.asarray(X, dtype=object))
-    if ndim is not None and ndim > 4:
-        raise ValueError(
-            f"X must be 2-D (n_samples, n_features), 3-D (n_samples, H, W) or "
-            f"4-D (n_samples, C, H, W); got an array of {ndim} dimensions."
-        )
+    if ndim is not None and ndim > 2:
+        check_ndim(ndim)
     if ndim not in (3, 4):
         return 2, None, X
     X = check_array(X, allow_nd=True, dtype="numeric", ensure_all_finite=False)
@@ -78,24 +86,8 @@ def _data_image_shape(X):
     return ndim, tuple(int(s) for s in shape), X.reshape(len(X), -1)
 
 
-def validate_X(estimator, X, *, reset, training=None):
-    """Check ``X`` and return it as ``(n_samples, *event_shape)``.
-
-    The dtype is kept (casting to float32 happens batch by batch on the way
-    to the device), so large or memory-mapped inputs are not copied whole.
-    With ``reset``, the layout attributes are (re)set from ``X`` and the
-    estimator's parameters. Training data (``training``, by default
-    ``reset``) is held to the Bernoulli range strictly, new data leniently.
-    """
-    ndim, data_shape, X = _data_image_shape(X)
-    if not reset and data_shape is not None and estimator.image_shape_ is not None \
-            and data_shape != estimator.image_shape_:
-        raise ValueError(
-            f"X holds images of shape {data_shape} (C, H, W), but "
-            f"{type(estimator).__name__} was fitted on images of shape "
-            f"{estimator.image_shape_}. Resize or reshape the images to match."
-        )
-    X = validate_data(estimator, X, reset=reset, dtype="numeric")
+def value_range(X):
+    """The smallest and largest entries of validated ``X``, which must fit float32."""
     lo, hi = float(X.min()), float(X.max())
     if max(-lo, hi) > FLOAT32_MAX:
         raise ValueError(
@@ -103,16 +95,7 @@ def validate_X(estimator, X, *, reset, training=None):
             f"±{FLOAT32_MAX:.3g}) in which the network computes. Rescale it first, "
             "e.g. with sklearn.preprocessing.StandardScaler."
         )
-    if reset:
-        estimator.input_ndim_ = ndim
-        estimator.image_shape_ = fit_image_shape(estimator.image_shape, data_shape,
-                                                 estimator.n_features_in_)
-        estimator.architecture_ = resolve_architecture(estimator.architecture,
-                                                       estimator.image_shape_)
-        estimator.likelihood_ = resolve_likelihood(estimator.likelihood, lo, hi)
-    if estimator.likelihood_ == "bernoulli":
-        X = check_unit_interval(X, lo, hi, strict=reset if training is None else training)
-    return X.reshape(len(X), *event_shape(estimator))
+    return lo, hi
 
 
 def fit_image_shape(image_shape, data_shape, n_features):
@@ -132,51 +115,59 @@ def fit_image_shape(image_shape, data_shape, n_features):
     return shape
 
 
-def event_shape(estimator):
+def check_new_layout(data_shape, image_shape_, n_features):
+    """Raise when new data's images do not match what the model was fitted on."""
+    if data_shape is None:
+        return
+    if image_shape_ is None:
+        raise ValueError(
+            f"X holds images of shape {data_shape} (C, H, W), but this model was "
+            f"fitted on a table of {n_features} columns. Pass the rows as a table, "
+            "X.reshape(len(X), -1), or refit on images."
+        )
+    if data_shape != image_shape_:
+        raise ValueError(
+            f"X holds images of shape {data_shape} (C, H, W), but the model was "
+            f"fitted on images of shape {image_shape_}. Resize or reshape the "
+            "images to match."
+        )
+
+
+def event_shape(architecture, image_shape_, n_features):
     """The shape of one sample as the network sees it."""
-    if estimator.architecture_ == "conv":
-        return estimator.image_shape_
-    return (estimator.n_features_in_,)
+    return image_shape_ if architecture == "conv" else (n_features,)
 
 
-def check_unit_interval(X, lo, hi, strict):
-    """Bernoulli data must lie in [0, 1]; ``lo`` and ``hi`` are its extremes.
+def count_outside_unit_interval(X, lo, hi, strict):
+    """How many of ``X``'s entries lie outside [0, 1]; raises when too many do.
 
-    Training data must, strictly. New data with a few entries outside
-    (:data:`CLIP_SHARE`), as a ``MinMaxScaler`` fitted on the training set
-    gives test data, is clipped with a warning: a Bernoulli model of
+    Training data (``strict``) must lie in [0, 1]. New data with a few
+    entries outside (:data:`CLIP_SHARE`), as a ``MinMaxScaler`` fitted on
+    the training set gives test data, may be clipped: a Bernoulli model of
     intensities reads them as the nearest possible intensity. Data with
     more entries outside, such as 0..255 pixels, is on another scale
-    altogether, and an error everywhere.
+    altogether, and an error everywhere. Counted a chunk of rows at a time,
+    so a memory-mapped ``X`` is never copied whole.
     """
     if lo >= 0 and hi <= 1:
-        return X
-    outside = 1.0
+        return 0
+    outside = X.size
     if not strict:
-        outside = sum(np.count_nonzero((rows < 0) | (rows > 1))
-                      for rows in np.array_split(X, max(1, len(X) // 4096)))
-        outside /= X.size
-    if outside > CLIP_SHARE:
+        outside = sum(int(np.count_nonzero((X[i:i + CHUNK_ROWS] < 0) | (X[i:i + CHUNK_ROWS] > 1)))
+                      for i in range(0, len(X), CHUNK_ROWS))
+    if outside > CLIP_SHARE * X.size:
         raise ValueError(
             f"likelihood='bernoulli' needs data in [0, 1], but X ranges from {lo:g} to "
             f"{hi:g}. Scale it first (divide 8-bit images by 255, or use "
             "sklearn.preprocessing.MinMaxScaler), or use likelihood='gaussian' for "
             "real-valued data."
         )
-    warnings.warn(
-        f"X ranges from {lo:.3g} to {hi:.3g}, outside the [0, 1] the model was "
-        f"trained on ({outside:.2%} of its entries); clipped to [0, 1]. Use "
-        "MinMaxScaler(clip=True) upstream to clip explicitly.",
-        UserWarning,
-        stacklevel=4,
-    )
-    return np.clip(X, 0, 1)
+    return outside
 
 
-def to_layout(estimator, flat):
+def to_layout(flat, input_ndim, image_shape_):
     """Give decoder output the layout of the data seen in fit."""
     flat = flat.reshape(len(flat), -1)
-    if estimator.input_ndim_ == 2:
+    if input_ndim == 2:
         return flat
-    shape = estimator.image_shape_
-    return flat.reshape(len(flat), *(shape if estimator.input_ndim_ == 4 else shape[1:]))
+    return flat.reshape(len(flat), *(image_shape_ if input_ndim == 4 else image_shape_[1:]))

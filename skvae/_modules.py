@@ -17,9 +17,7 @@ __all__ = ["ClassAdversary", "ConditionalDecoder", "GaussianEncoder", "VAE", "VA
            "build_vae", "conv_decoder", "conv_encoder", "init_weights", "mlp_decoder",
            "mlp_encoder"]
 
-VAEOutput = namedtuple("VAEOutput",
-                       ["log_lik", "kl", "mu", "log_var", "penalty", "mu_neighbor"],
-                       defaults=(0.0, None))
+VAEOutput = namedtuple("VAEOutput", ["log_lik", "kl", "mu", "log_var"])
 VAEOutput.__doc__ = """What one forward pass of :class:`VAE` returns.
 
 Parameters
@@ -32,12 +30,6 @@ mu : Tensor of shape (n, latent_dim)
     Means of q(z | x).
 log_var : Tensor of shape (n, latent_dim)
     Log-variances of q(z | x).
-penalty : Tensor of shape (n,) or float, default=0.0
-    A training-only term added to the loss (the class adversary's loss of a
-    conditional model), not part of the ELBO.
-mu_neighbor : Tensor of shape (n, m, latent_dim) or None, default=None
-    Means of q(z | x) of m neighbors of each row in the training data, when
-    ``forward`` was given them.
 """
 
 # exp(log_var) must stay finite in float32 and bf16 even for a diverging
@@ -355,7 +347,8 @@ class VAE(nn.Module):
         Has ``log_prob(x, params)`` and ``mean(params)``; see
         :mod:`skvae._likelihoods`.
     adversary : ClassAdversary, default=None
-        For a conditional model: its loss is the training ``penalty``.
+        For a conditional model: a head whose loss the training criterion
+        adds (it is not part of the ELBO, so ``forward`` leaves it out).
     """
 
     def __init__(self, encoder, decoder, likelihood, adversary=None):
@@ -388,7 +381,16 @@ class VAE(nn.Module):
         params = self.decoder(flat, condition)
         return params.reshape(*lead, *params.shape[1:])
 
-    def forward(self, x, condition=None, eps=None, x_neighbor=None):
+    def _posterior_sample(self, x, eps, condition):
+        """``(mu, log_var, z, log p(x | z))`` for noise ``eps`` (one fresh draw if None)."""
+        mu, log_var = self.encoder(x)
+        if eps is None:
+            eps = torch.randn_like(mu).unsqueeze(0)
+        # std = exp(log_var / 2): the encoder predicts the log-variance.
+        z = mu + torch.exp(0.5 * log_var) * eps
+        return mu, log_var, z, self.likelihood.log_prob(x, self.decode(z, condition))
+
+    def forward(self, x, condition=None, eps=None):
         """Encode, draw posterior samples, decode and score.
 
         Parameters
@@ -400,34 +402,15 @@ class VAE(nn.Module):
         eps : Tensor of shape (K, n or 1, latent_dim), default=None
             Standard normal noise for the reparameterisation; one fresh
             draw (K = 1) when omitted.
-        x_neighbor : Tensor of shape ``(n, m, *event_shape)``, default=None
-            ``m`` neighbors of each row in the training data, encoded
-            alongside into ``mu_neighbor``.
 
         Returns
         -------
         output : VAEOutput
-            The log-likelihood of each posterior sample, the KL term, the
-            posterior's parameters, the training penalty and the neighbors'
-            posterior means.
+            The log-likelihood of each posterior sample, the KL term and
+            the posterior's parameters.
         """
-        mu_neighbor = None
-        if x_neighbor is None:
-            mu, log_var = self.encoder(x)
-        else:
-            # One encoder pass for the rows and their neighbors.
-            mu, log_var = self.encoder(torch.cat([x, x_neighbor.flatten(0, 1)]))
-            mu, mu_neighbor = mu[:len(x)], mu[len(x):].unflatten(0, x_neighbor.shape[:2])
-            log_var = log_var[:len(x)]
-        if eps is None:
-            eps = torch.randn_like(mu).unsqueeze(0)
-        # std = exp(log_var / 2): the encoder predicts the log-variance.
-        z = mu + torch.exp(0.5 * log_var) * eps
-        log_lik = self.likelihood.log_prob(x, self.decode(z, condition))
-        penalty = 0.0
-        if self.adversary is not None and condition is not None and self.training:
-            penalty = self.adversary(mu, condition)
-        return VAEOutput(log_lik, gaussian_kl(mu, log_var), mu, log_var, penalty, mu_neighbor)
+        mu, log_var, _, log_lik = self._posterior_sample(x, eps, condition)
+        return VAEOutput(log_lik, gaussian_kl(mu, log_var), mu, log_var)
 
     def log_weights(self, x, eps, condition=None):
         """Importance log-weights log p(x, z_k) - log q(z_k | x), shape (K, n).
@@ -449,11 +432,8 @@ class VAE(nn.Module):
         log_w : Tensor of shape (K, n), float64
             One log-weight per importance sample and data point.
         """
-        mu, log_var = self.encoder(x)
-        std = torch.exp(0.5 * log_var)
-        z = mu + std * eps
-        log_lik = self.likelihood.log_prob(x, self.decode(z, condition))
-        mu, std, z = mu.double(), std.double(), z.double()
+        mu, log_var, z, log_lik = self._posterior_sample(x, eps, condition)
+        mu, std, z = mu.double(), torch.exp(0.5 * log_var).double(), z.double()
         prior = Normal(torch.zeros_like(mu), torch.ones_like(mu))
         posterior = Normal(mu, std)
         log_prior = prior.log_prob(z).sum(-1, dtype=torch.float64)

@@ -15,10 +15,35 @@ scikit-learn's ``working_memory``.
 The search is exact (scikit-learn's ``NearestNeighbors``), which takes time
 quadratic in ``n_samples``; with ``pynndescent`` installed, data larger
 than ``EXACT_SEARCH_ROWS`` rows is searched approximately instead, in
-about ``n_samples * log(n_samples)``.
+about ``n_samples * log(n_samples)``. ``n_neighbors`` is bounded by the
+other rows there are (of a row's class, for a conditional model), and a
+graph estimated to take more than ``LARGE_GRAPH_BYTES`` to build warns
+first.
+
+Given the same neighbors, the graph is umap-learn's
+(``umap.umap_.fuzzy_simplicial_set``) with two intended differences:
+
+* ``n_neighbors`` counts other rows, as in scikit-learn's
+  ``KNeighborsMixin``. umap-learn counts the point itself as its own first
+  neighbor (at distance 0, skipped by its sums and given membership 0), and
+  weighs its ``n_neighbors - 1`` others to a total of
+  ``log2(n_neighbors)``. Here the ``k`` other rows weigh ``log2(k)`` in
+  total, so ``n_neighbors=15`` here is umap-learn's ``n_neighbors=16``
+  with a slightly narrower bandwidth (``log2(15)`` rather than ``log2(16)``).
+* No ``MIN_K_DIST_SCALE`` floor: umap-learn keeps each bandwidth above
+  ``1e-3`` times the row's mean neighbor distance, a guard against a zero
+  bandwidth. The bisection here never reaches zero, and a tiny bandwidth
+  only sends far memberships to 0 (edges dropped, not a division by zero),
+  while the floor would break the ``log2(k)`` total of a row whose near
+  neighbors crowd its nearest one: exactly the dense rows the per-row
+  scaling is there to balance.
+
+umap-learn also stops its bisection within ``1e-5`` of the target and
+works in float32; the memberships agree to about ``1e-4``.
 """
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -41,22 +66,57 @@ PCA_FIT_ROWS = 10_000
 CHUNK_BYTES = 64 * 2**20
 #: Above this many rows, an installed ``pynndescent`` replaces exact search.
 EXACT_SEARCH_ROWS = 100_000
+#: Peak bytes that building the graph takes per directed edge (row times
+#: neighbor), as measured: the search's distances and indices, the
+#: memberships' float64 work arrays and the sparse matrices of the union.
+BYTES_PER_EDGE = 120
+#: Estimated peak above which building the graph warns.
+LARGE_GRAPH_BYTES = 2**30
 
 
 def reduced_features(X, random_state):
-    """The rows of ``X`` (any layout) as at most ``PCA_COMPONENTS`` float32 features."""
+    """The rows of ``X`` (any layout) as at most ``PCA_COMPONENTS`` float32 features.
+
+    The features are centred and divided by their largest magnitude, which
+    changes no neighbor and no membership (both are invariant to a common
+    scale) but keeps float32 squared distances finite for data near 1e20
+    and the bandwidth search of :func:`fuzzy_memberships` in its range.
+    """
     n = len(X)
     n_features = int(np.prod(X.shape[1:]))
     if n_features <= PCA_COMPONENTS:
-        return np.asarray(X, dtype=np.float32).reshape(n, n_features)
-    chunk = max(PCA_COMPONENTS + 1, CHUNK_BYTES // (4 * n_features))
+        F = np.asarray(X, dtype=np.float64).reshape(n, n_features)
+    else:
+        F = _principal_components(X, n, n_features, random_state)
+    F = F - F.mean(axis=0)
+    scale = np.abs(F).max(initial=0.0)
+    if scale > 0:
+        F /= scale
+    return F.astype(np.float32)
+
+
+def _principal_components(X, n, n_features, random_state):
+    # float64 throughout: float32 squares of pixels near 1e20 overflow in
+    # the components' fit.
+    chunk = max(PCA_COMPONENTS + 1, CHUNK_BYTES // (8 * n_features))
     rng = check_random_state(random_state)
     fit_rows = np.sort(rng.choice(n, size=min(n, PCA_FIT_ROWS, chunk), replace=False))
-    sample = np.asarray(X[fit_rows], dtype=np.float32).reshape(len(fit_rows), n_features)
-    pca = PCA(n_components=min(PCA_COMPONENTS, len(fit_rows)), random_state=rng).fit(sample)
+    sample = np.asarray(X[fit_rows], dtype=np.float64).reshape(len(fit_rows), n_features)
+    constant = not np.ptp(sample, axis=0).any()
+    if constant and len(fit_rows) == n:
+        # Identical rows have no principal direction (PCA would divide
+        # their zero variance by zero): one constant feature says it all.
+        return np.zeros((n, 1))
+    # A constant sample of rows that are not all identical still projects
+    # them onto some directions; the explained variance ratio that PCA
+    # cannot compute for it (0 / 0) goes unused.
+    quiet = {"divide": "ignore", "invalid": "ignore"} if constant else {}
+    with np.errstate(**quiet):
+        pca = PCA(n_components=min(PCA_COMPONENTS, len(fit_rows)),
+                  random_state=rng).fit(sample)
     return np.concatenate([
-        pca.transform(np.asarray(X[start:start + chunk], dtype=np.float32)
-                      .reshape(-1, n_features)).astype(np.float32)
+        pca.transform(np.asarray(X[start:start + chunk], dtype=np.float64)
+                      .reshape(-1, n_features))
         for start in range(0, n, chunk)])
 
 
@@ -127,7 +187,10 @@ def fuzzy_graph(X, n_neighbors, groups=None, random_state=None):
         The rows, in any layout (tables or images); a memory-mapped array
         is read a chunk at a time.
     n_neighbors : int
-        Neighbors sought per row.
+        Neighbors sought per row; at most the other rows of its group are
+        found. Warns (UserWarning) when the graph would take more than
+        ``LARGE_GRAPH_BYTES`` to build, at about ``BYTES_PER_EDGE`` per
+        row and neighbor.
     groups : array-like of shape (n_samples,), default=None
         A label per row; edges only join rows of one label.
     random_state : int, RandomState instance or None, default=None
@@ -138,13 +201,15 @@ def fuzzy_graph(X, n_neighbors, groups=None, random_state=None):
     graph : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
         Symmetric memberships in (0, 1]; no row is its own neighbor.
     """
-    F = reduced_features(X, random_state)
-    n = len(F)
-    rows, cols, weights = [], [], []
+    n = len(X)
     members = [np.arange(n)] if groups is None else [np.flatnonzero(groups == g)
                                                      for g in np.unique(groups)]
-    for index in members:
-        k = min(n_neighbors, len(index) - 1)
+    # A row has at most the other rows of its group as neighbors.
+    ks = [min(n_neighbors, len(index) - 1) for index in members]
+    warn_if_large(sum(len(index) * k for index, k in zip(members, ks)), n_neighbors)
+    F = reduced_features(X, random_state)
+    rows, cols, weights = [], [], []
+    for index, k in zip(members, ks):
         if k < 1:
             continue
         neighbors, distances = nearest_neighbors(F[index], k, random_state)
@@ -156,9 +221,23 @@ def fuzzy_graph(X, n_neighbors, groups=None, random_state=None):
     directed = sparse.csr_matrix(
         (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     # The fuzzy union: an edge is there if either end chose the other.
-    graph = directed + directed.T - directed.multiply(directed.T)
+    graph = (directed + directed.T - directed.multiply(directed.T)).astype(np.float32).tocsr()
+    # Memberships that underflow (exp of a far neighbor's distance, in
+    # float64 or on the cast to float32) are no edges: the sampler and nnz
+    # should only see real ones.
     graph.eliminate_zeros()
-    return graph.astype(np.float32).tocsr()
+    return graph
+
+
+def warn_if_large(n_edges, n_neighbors):
+    """Warn when a graph of ``n_edges`` directed edges would take much memory."""
+    size = n_edges * BYTES_PER_EDGE
+    if size > LARGE_GRAPH_BYTES:
+        warnings.warn(
+            f"The neighbor graph of {n_neighbors} neighbors per row ({n_edges:,} "
+            f"edges) will take about {size / 2**30:.1f} GiB of memory to build. "
+            "Lower n_neighbors, or set neighbor_weight=0 to train without it.",
+            UserWarning, stacklevel=3)
 
 
 class NeighborSampler:

@@ -3,14 +3,17 @@
 skorch runs the training loop (callbacks, history, checkpoints, printing);
 this subclass plugs into its documented hooks: ``get_dataset`` and
 ``get_iterator`` feed the data (see :mod:`skvae._data`), ``get_loss`` is the
-negative ELBO, ``infer`` adds autocast and the compiled training module, and
-a default callback stops training on a non-finite loss. The module is built
-by :func:`skvae._modules.build_vae` from the net's ``module__*`` parameters,
-so the network's structure is part of the net's parameters.
+criterion's negative ELBO plus the training-only terms (the neighbor loss,
+the class adversary's), each recorded in the history, ``infer`` adds
+autocast and the compiled training module, and a default callback stops
+training on a non-finite loss. The module is built by
+:func:`skvae._modules.build_vae` from the net's ``module__*`` parameters, so
+the network's structure is part of the net's parameters.
 """
 
 import copy
 import inspect
+import multiprocessing
 import sys
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -19,17 +22,19 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.callbacks import EarlyStopping, LRScheduler, PassthroughScoring
 from skorch.history import History
 from skorch.utils import to_device
 from torch import nn
 
 from ._callbacks import DivergenceCheck, TrainingDivergedError
-from ._data import IndexBatches, MemmapDataset, TensorDataset, is_memory_mapped
+from ._data import Batch, IndexBatches, TrainingData, MemmapDataset, TensorDataset, is_memory_mapped
 from ._modules import build_vae
 from ._neighbors import NeighborSampler, neighbor_embedding_loss
+from ._warn import warn_user
 
-__all__ = ["NegativeELBO", "TrainingDivergedError", "VAENet", "build_optimizer"]
+__all__ = ["NegativeELBO", "TrainingDivergedError", "VAENet", "build_optimizer",
+           "resolve_device", "warn_if_sharing_gpu"]
 
 #: Rows per forward pass in ``transform``, ``score_samples`` and friends.
 INFERENCE_BATCH_SIZE = {"cpu": 1024, "cuda": 8192}
@@ -38,8 +43,53 @@ INFERENCE_BATCH_SIZE = {"cpu": 1024, "cuda": 8192}
 #: falls back to keeping it on the host and copying batch by batch.
 DEVICE_DATA_FRACTION = 0.5
 
-#: What skvae 0.1.0 pickled as the net's ``module`` (which was ``module_`` itself).
-_MODULE_IS_MODULE_ = "<module_>"
+#: The history's per-epoch record of the loss's parts on the training
+#: batches: the negative ELBO (comparable with ``valid_loss``) and the
+#: weighted neighbor loss; ``train_loss`` is their sum plus a conditional
+#: model's adversary term.
+LOSS_PARTS = ("train_nelbo", "train_neighbor")
+
+#: Names of the worker processes of joblib's process-based backends (loky,
+#: multiprocessing): the ones ``GridSearchCV(n_jobs>1)`` starts on one machine.
+_LOCAL_WORKER_NAMES = ("LokyProcess", "ForkPoolWorker", "SpawnPoolWorker",
+                       "ForkServerPoolWorker")
+
+
+def warn_if_sharing_gpu():
+    """Warn when a CUDA fit runs in one of several local joblib workers.
+
+    Each such process would hold its own copy of the model, data and CUDA
+    context on the same GPU, and they would queue for it rather than run in
+    parallel.
+    """
+    if multiprocessing.current_process().name.startswith(_LOCAL_WORKER_NAMES):
+        warn_user(
+            "VAETransformer is training on CUDA inside a joblib worker process "
+            "(e.g. GridSearchCV(n_jobs>1)): several processes share one GPU, each "
+            "with its own CUDA context and copy of the data, and gain little. Use "
+            "n_jobs=1 on one GPU, or scale out with one GPU per worker (joblib's "
+            "Dask backend with dask_cuda.LocalCUDACluster): see the user guide's "
+            "'Scaling out with Dask'.",
+            RuntimeWarning,
+        )
+
+
+def resolve_device(device):
+    """The torch device string ``device`` ("auto", "cpu", "cuda", ...) stands for."""
+    device = str(device)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as error:
+        raise ValueError(f"device={device!r} is not a torch device; use 'auto', 'cpu', "
+                         "'cuda' or e.g. 'cuda:1'.") from error
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not "
+                         "available; use device='cpu' or device='auto'.")
+    if kind == "cuda":
+        warn_if_sharing_gpu()
+    return device
 
 
 @contextmanager
@@ -89,7 +139,7 @@ def dask_worker_threads():
 
 
 class NegativeELBO(nn.Module):
-    """The loss: minus the ELBO per sample, averaged over the batch.
+    """The loss: minus the ELBO per sample, plus the training-only terms.
 
     Parameters
     ----------
@@ -109,12 +159,39 @@ class NegativeELBO(nn.Module):
         self.neighbor_weight = neighbor_weight
         self.neighbor_scale = neighbor_scale
 
-    def forward(self, output, target=None, index=None, neighbor_index=None):
-        loss = -(output.log_lik.mean(dim=0) - self.beta * output.kl) + output.penalty
-        if output.mu_neighbor is not None and self.neighbor_weight:
-            loss = loss + self.neighbor_weight * neighbor_embedding_loss(
-                output.mu, output.mu_neighbor, self.neighbor_scale, index, neighbor_index)
-        return loss.mean()
+    def terms(self, output, batch, module):
+        """The batch means of the loss's parts, as a dict of scalar tensors.
+
+        ``"nelbo"`` is minus the (beta-weighted) ELBO; a training batch of a
+        model with a class adversary adds ``"adversary"``, and one that
+        brings neighbors, with a neighbor weight, ``"neighbor"`` (weighted).
+
+        Parameters
+        ----------
+        output : skvae._modules.VAEOutput
+            The module's forward pass on ``batch.x``.
+        batch : skvae._data.Batch
+            The batch.
+        module : skvae._modules.VAE
+            The module, whose encoder and adversary the training terms use.
+
+        Returns
+        -------
+        terms : dict of str to Tensor
+            Each part, a scalar.
+        """
+        terms = {"nelbo": -(output.log_lik.mean(dim=0) - self.beta * output.kl).mean()}
+        if module.training and module.adversary is not None and batch.condition is not None:
+            terms["adversary"] = module.adversary(output.mu, batch.condition).mean()
+        if module.training and batch.x_neighbor is not None and self.neighbor_weight:
+            mu_neighbor, _ = module.encoder(batch.x_neighbor.flatten(0, 1))
+            terms["neighbor"] = self.neighbor_weight * neighbor_embedding_loss(
+                output.mu, mu_neighbor.unflatten(0, batch.x_neighbor.shape[:2]),
+                self.neighbor_scale, batch.index, batch.neighbor_index).mean()
+        return terms
+
+    def forward(self, output, batch, module):
+        return sum(self.terms(output, batch, module).values())
 
 
 def build_optimizer(optimizer, params, **kwargs):
@@ -189,19 +266,15 @@ class VAENet(NeuralNet):
 
     # -- data -------------------------------------------------------------
     def get_dataset(self, X, y=None):
-        """Wrap numeric numpy data, or a dict of it, for training.
+        """Wrap training data (:data:`skvae._data.TrainingData`, or bare rows) as a dataset.
 
-        The dict has ``"x"`` and optionally ``"condition"`` (a conditional
-        model's one-hot conditions) and ``"graph"`` (the neighbor graph of
-        :func:`skvae._neighbors.fuzzy_graph`, from which each training batch
-        draws a neighbor of each row). A memory-mapped ``X`` stays where it
-        is and is read batch by batch; other data is copied to the device as
-        float32 once. ``y`` is unused.
+        A memory-mapped ``X`` stays where it is and is read batch by batch;
+        other data is copied to the device as float32 once. A graph makes
+        each training batch draw a neighbor of each row. ``y`` is unused.
         """
         if isinstance(X, torch.utils.data.Dataset):
             return X
-        X = X if isinstance(X, dict) else {"x": X}
-        X, condition, graph = X["x"], X.get("condition"), X.get("graph")
+        X, condition, graph = X if isinstance(X, TrainingData) else TrainingData(X)
         if is_memory_mapped(X):
             dataset = MemmapDataset(X, None if condition is None else torch.from_numpy(condition))
         else:
@@ -244,7 +317,11 @@ class VAENet(NeuralNet):
 
     # -- training ---------------------------------------------------------
     def get_default_callbacks(self):
-        return [*super().get_default_callbacks(), ("divergence_check", DivergenceCheck())]
+        # The loss's parts, averaged over each epoch's training batches.
+        parts = [(name, PassthroughScoring(name, lower_is_better=None, on_train=True))
+                 for name in LOSS_PARTS]
+        return [*super().get_default_callbacks(), *parts,
+                ("divergence_check", DivergenceCheck())]
 
     def on_train_end(self, net, **kwargs):
         super().on_train_end(net, **kwargs)
@@ -268,34 +345,30 @@ class VAENet(NeuralNet):
         return self
 
     def initialize_module(self):
-        previous = self.__dict__.get("_resuming")
-        if previous is None:
-            super().initialize_module()
-        else:
-            self.module_ = copy.deepcopy(previous.module_).to(self.device)
+        super().initialize_module()
         if self.channels_last:
             self.module_.to(memory_format=torch.channels_last)
         self.__dict__.pop("_compiled", None)
         return self
 
-    def resume(self, previous):
+    def initialize_from(self, previous):
         """Initialize this net to continue ``previous``'s training.
 
-        Takes copies of its module (weights), optimizer state and history,
-        and keeps this net's own settings (learning rate, weight decay,
-        batch size, callbacks, ...); ``previous`` is left untouched, so a
-        failed continuation can be discarded. The optimizer state carries
-        over when the optimizer class is the same.
+        skorch's way: initialize, then load the fitted module's and
+        optimizer's state (the caller has checked that the structures
+        match). The net keeps its own settings (learning rate, weight
+        decay, batch size, callbacks, ...); ``previous`` is left untouched,
+        so a failed continuation can be discarded. The optimizer state
+        carries over when the optimizer class is the same.
         """
-        self.__dict__["_resuming"] = previous
-        try:
-            self.initialize()
-        finally:
-            del self.__dict__["_resuming"]
+        self.initialize()
+        self.module_.load_state_dict(previous.module_.state_dict())
         for group in self.optimizer_.param_groups:
             # What a torch scheduler resuming at a later epoch needs.
             group["initial_lr"] = group["lr"]
         if type(previous.optimizer_) is type(self.optimizer_):
+            # A copy: loading shares tensors already on the right device,
+            # and the fused step updates them in place.
             state = copy.deepcopy(previous.optimizer_.state_dict()["state"])
             self.optimizer_.load_state_dict(
                 {"state": state, "param_groups": self.optimizer_.state_dict()["param_groups"]})
@@ -313,31 +386,34 @@ class VAENet(NeuralNet):
             if "module" not in cache:
                 cache["module"] = torch.compile(module, dynamic=False)
             module = cache["module"]
-        if isinstance(x, dict):
-            fit_params = {**fit_params, **x}
-            x = fit_params.pop("x")
-            # Which rows the batch holds is the loss's business, not the module's.
-            fit_params.pop("index", None)
-            fit_params.pop("neighbor_index", None)
+        batch = x if isinstance(x, Batch) else Batch(x)
         with self.autocast():
-            return module(x, **fit_params)
+            return module(batch.x, batch.condition, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        X = X if isinstance(X, dict) else {}
-        return self.criterion_(y_pred, index=X.get("index"),
-                               neighbor_index=X.get("neighbor_index"))
+        batch = X if isinstance(X, Batch) else Batch(X)
+        with self.autocast():
+            terms = self.criterion_.terms(y_pred, batch, self.module_)
+        if training:
+            self.history.record_batch("train_nelbo", terms["nelbo"].item())
+            if "neighbor" in terms:
+                self.history.record_batch("train_neighbor", terms["neighbor"].item())
+        return sum(terms.values())
+
+    def _not_a_predictor(self, *args, **kwargs):
+        raise TypeError(
+            "VAENet does not predict: a VAE's forward pass gives several outputs. "
+            "Use the VAETransformer that owns this net: transform(X) for codes, "
+            "inverse_transform(Z) to decode, score_samples(X) for the ELBO."
+        )
+
+    forward = forward_iter = predict = predict_proba = _not_a_predictor
 
     def __getstate__(self):
         state = super().__getstate__()
         # A compiled module does not pickle; it is rebuilt on the next fit.
         state.pop("_compiled", None)
         return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if isinstance(self.module, str) and self.module == _MODULE_IS_MODULE_:
-            # Saved by skvae 0.1.0, whose nets were given the module instance.
-            self.module = build_vae
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         try:
@@ -369,47 +445,53 @@ class VAENet(NeuralNet):
                    for _, cb in self.callbacks_)
 
     # -- inference --------------------------------------------------------
-    def _batches(self, *arrays, batch_size=None):
+    def _batches(self, *arrays, batch_size=None, clip=False):
         """Yield tuples of float32 device tensors of consecutive rows of numpy arrays.
 
         Only one batch is on the device at a time, so memory-mapped or
-        otherwise huge arrays stream through. ``None`` stays ``None``.
+        otherwise huge arrays stream through. ``None`` stays ``None``. With
+        ``clip``, the first array's batches are clipped to [0, 1].
         """
         device = torch.device(self.device)
         batch_size = batch_size or INFERENCE_BATCH_SIZE.get(device.type, 1024)
         for start in range(0, len(arrays[0]), batch_size):
             # Copies, not views: rows of a read-only memmap must not become
             # a tensor torch could write through.
-            yield tuple(
-                None if a is None else self.transfer(torch.from_numpy(
-                    np.array(a[start:start + batch_size], dtype=np.float32, order="C")))
-                for a in arrays
-            )
+            batch = [None if a is None else np.array(a[start:start + batch_size],
+                                                     dtype=np.float32, order="C")
+                     for a in arrays]
+            if clip:
+                np.clip(batch[0], 0, 1, out=batch[0])
+            yield tuple(None if b is None else self.transfer(torch.from_numpy(b))
+                        for b in batch)
 
-    @contextmanager
-    def _inference(self):
+    def _map_batches(self, fn, *arrays, batch_size=None, clip=False):
+        """``fn`` of each batch of ``arrays``, in inference mode, as numpy arrays.
+
+        ``fn`` returns a tensor or a tuple of tensors per batch; their
+        batches are concatenated on the host.
+        """
         self.module_.eval()
-        with dask_worker_threads(), torch.inference_mode():
-            yield
+        parts = []
+        with dask_worker_threads(), torch.inference_mode(), self.autocast():
+            for batch in self._batches(*arrays, batch_size=batch_size, clip=clip):
+                out = fn(*batch)
+                parts.append(tuple(o.cpu() for o in (out if isinstance(out, tuple) else (out,))))
+        joined = tuple(torch.cat(column).numpy() for column in zip(*parts))
+        return joined if len(joined) > 1 else joined[0]
 
-    def encode(self, X):
-        """Posterior means and log-variances of q(z | x), as numpy arrays."""
-        mus, log_vars = [], []
-        with self._inference(), self.autocast():
-            for (xb,) in self._batches(X):
-                mu, log_var = self.module_.encoder(xb)
-                mus.append(mu.float().cpu())
-                log_vars.append(log_var.float().cpu())
-        return torch.cat(mus).numpy(), torch.cat(log_vars).numpy()
+    def encode(self, X, clip=False):
+        """Posterior means and log-variances of q(z | x), as float32 numpy arrays."""
+        def posterior(xb):
+            mu, log_var = self.module_.encoder(xb)
+            return mu.float(), log_var.float()
+        return self._map_batches(posterior, X, clip=clip)
 
     def decode(self, Z, condition=None):
         """Decoder means for codes ``Z`` (and one-hot conditions), as a numpy array."""
-        out = []
         module = self.module_
-        with self._inference(), self.autocast():
-            for zb, cb in self._batches(Z, condition):
-                out.append(module.likelihood.mean(module.decode(zb, cb)).cpu())
-        return torch.cat(out).numpy()
+        return self._map_batches(
+            lambda zb, cb: module.likelihood.mean(module.decode(zb, cb)).float(), Z, condition)
 
     def _common_noise(self, n_samples, seed):
         """``n_samples`` standard-normal draws shared by every row.
@@ -422,49 +504,38 @@ class VAENet(NeuralNet):
         eps = torch.randn((n_samples, 1, self.module_.encoder.latent_dim), generator=gen)
         return to_device(eps, self.device)
 
-    def elbo(self, X, condition=None, seed=0):
-        """The ELBO of each row of ``X``, in nats, as a float64 numpy array.
-
-        One posterior sample for the log-likelihood, the KL in closed form.
-        """
-        eps = self._common_noise(1, seed)
-        out = []
-        with self._inference(), self.autocast():
-            for xb, cb in self._batches(X, condition):
-                output = self.module_(xb, condition=cb, eps=eps)
-                out.append((output.log_lik[0] - output.kl).cpu())
-        return torch.cat(out).numpy()
-
-    def log_bound(self, X, condition=None, n_importance=1, class_prior=None):
+    def log_bound(self, X, condition=None, n_importance=1, class_prior=None, clip=False,
+                  seed=0):
         """A lower bound on log p(x), or log p(x | condition), of each row (float64).
 
-        The ELBO with one posterior sample, the importance-weighted bound
-        with more. With ``class_prior`` and no condition it bounds
-        log p(x) = log sum_k p(k) p(x | k): each class's bound is below its
-        log p(x | k), so their prior-weighted log-sum-exp is below log p(x).
+        The ELBO with one posterior sample (the KL in closed form), the
+        importance-weighted bound of Burda et al. with more. With
+        ``class_prior`` and no condition it bounds log p(x) = log sum_k
+        p(k) p(x | k): each class's bound is below its log p(x | k), so
+        their prior-weighted log-sum-exp is below log p(x). ``seed`` picks
+        the posterior noise, shared by every row.
         """
         if class_prior is not None and condition is None:
-            bounds = [self.log_bound(X, np.broadcast_to(row, (len(X), len(row))), n_importance)
+            bounds = [self.log_bound(X, np.broadcast_to(row, (len(X), len(row))), n_importance,
+                                     clip=clip, seed=seed)
                       for row in np.eye(len(class_prior), dtype=np.float32)]
-            return logsumexp(np.stack(bounds) + np.log(class_prior)[:, None], axis=0)
-        if n_importance == 1:
-            return self.elbo(X, condition)
-        return self.importance_weighted_bound(X, n_importance, condition)
-
-    def importance_weighted_bound(self, X, n_importance, condition=None, seed=0):
-        """The IWAE bound on log p(x) with ``n_importance`` samples, per row.
-
-        Rows and samples are both batched, so that about one inference
-        batch of images is decoded at a time whatever ``n_importance`` is;
-        the log-mean-exp is accumulated in float64.
-        """
+            with np.errstate(divide="ignore"):  # a class never seen has p(k) = 0
+                log_prior = np.log(class_prior)
+            return logsumexp(np.stack(bounds) + log_prior[:, None], axis=0)
         eps = self._common_noise(n_importance, seed)
+        module = self.module_
+        if n_importance == 1:
+            def elbo(xb, cb):
+                output = module(xb, condition=cb, eps=eps)
+                return (output.log_lik[0] - output.kl).double()
+            return self._map_batches(elbo, X, condition, clip=clip)
+        # Rows and samples are both batched, so that about one inference
+        # batch of images is decoded at a time whatever n_importance is.
         budget = INFERENCE_BATCH_SIZE.get(torch.device(self.device).type, 1024)
-        rows = max(1, budget // n_importance)
-        out = []
-        with self._inference(), self.autocast():
-            for xb, cb in self._batches(X, condition, batch_size=rows):
-                log_w = torch.cat([self.module_.log_weights(xb, eps_chunk, cb)
-                                   for eps_chunk in torch.split(eps, budget)])
-                out.append((torch.logsumexp(log_w, dim=0) - np.log(n_importance)).cpu())
-        return torch.cat(out).numpy()
+
+        def iwae(xb, cb):
+            log_w = torch.cat([module.log_weights(xb, chunk, cb)
+                               for chunk in torch.split(eps, budget)])
+            return torch.logsumexp(log_w, dim=0) - np.log(n_importance)
+        return self._map_batches(iwae, X, condition, clip=clip,
+                                 batch_size=max(1, budget // n_importance))

@@ -30,6 +30,8 @@ Examples
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._layout import check_ndim
+
 try:
     import dask
     import dask.array as da
@@ -121,11 +123,7 @@ def score_samples(vae, X, y=None, n_importance=1):
 def _map_samples(function, vae, X, y, row_shape, dtype, **kwargs):
     """``function(model, X_block, y_block, **kwargs)`` over the sample blocks of ``X``."""
     X = da.asarray(X)
-    if X.ndim not in (2, 3, 4):
-        raise ValueError(
-            f"X must be 2-D (n_samples, n_features), 3-D (n_samples, H, W) or "
-            f"4-D (n_samples, C, H, W); got a dask array of {X.ndim} dimensions."
-        )
+    check_ndim(X.ndim, "a dask array")
     if np.isnan(X.shape).any():
         raise ValueError("X has unknown chunk sizes; call X.compute_chunk_sizes() first.")
     features = "abc"[:X.ndim - 1]

@@ -17,7 +17,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import get_data_home
 from sklearn.utils import Bunch
 
 __all__ = ["MIRRORS", "load_mnist"]
@@ -85,6 +84,19 @@ _MIRROR_ERRORS = (OSError, EOFError, zlib.error, http.client.HTTPException, Valu
 def _file_names(split):
     prefix = _SPLITS[split][0]
     return f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"
+
+
+def _data_home(data_home):
+    """The folder :func:`sklearn.datasets.get_data_home` names, without creating it.
+
+    ``get_data_home`` creates the folder, and ``download=False`` promises
+    to leave the disk alone.
+    """
+    if data_home is None:
+        data_home = os.environ.get(
+            "SCIKIT_LEARN_DATA", os.path.join("~", "scikit_learn_data")
+        )
+    return Path(data_home).expanduser()
 
 
 def _check_sha256(path, name):
@@ -204,7 +216,8 @@ def load_mnist(
         directly holds the needed files, see above.
     download : bool, default=True
         Whether to download missing files. If False, a missing file raises
-        :class:`FileNotFoundError` without any network access.
+        :class:`FileNotFoundError` without any network access, and no folder
+        is created.
     mirrors : str or sequence of str, default=None
         Base URLs to download from, tried in order; ``None`` means
         ``skvae.datasets.MIRRORS``.
@@ -238,6 +251,10 @@ def load_mnist(
     FileNotFoundError
         If a needed file is missing and ``download`` is False or every mirror
         failed.
+    NotADirectoryError
+        If ``data_home`` or its ``mnist`` subfolder is a file.
+    OSError
+        If the cache folder is needed for a download and cannot be created.
 
     Examples
     --------
@@ -258,10 +275,25 @@ def load_mnist(
     ):
         folder = Path(data_home).expanduser()
     else:
-        folder = Path(get_data_home(data_home)) / "mnist"
+        folder = _data_home(data_home) / "mnist"
+        for path in (folder.parent, folder):
+            if path.exists() and not path.is_dir():
+                raise NotADirectoryError(
+                    f"{path} is a file, but MNIST is cached in the folder "
+                    f"{folder}. Move or rename that file, or pass another "
+                    "folder as data_home."
+                )
         missing = [name for name in needed if not (folder / name).is_file()]
         if missing and download:
-            folder.mkdir(exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OSError(
+                    f"Cannot create the MNIST cache folder {folder} "
+                    f"({exc.strerror or exc}); pass a writable folder as "
+                    "data_home, or download=False to only read files already "
+                    "there."
+                ) from exc
             if mirrors is None:
                 mirrors = MIRRORS
             elif isinstance(mirrors, str):

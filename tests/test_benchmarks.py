@@ -25,16 +25,40 @@ def run(script, *args):
 
 
 @requires_mnist
-def test_bench_fit_prints_throughputs_and_the_ratio():
+def test_bench_fit_prints_throughputs_the_wrapper_ratios_and_the_neighbor_loss_cost():
     out = run("bench_fit.py", "--device", "cpu", "--epochs", "1", "--n-samples", "512",
               "--repeats", "2", "--threads", "1")
-    assert "1 torch threads" in out
-    for name in ("plain PyTorch loop", "bare skorch NeuralNet", "skvae VAETransformer"):
-        assert re.search(rf"{name}\s+\d+ samples/s\s+\d+\.\d\d s  \(runs: \d+\.\d\d, \d+\.\d\d\)",
-                         out), name
-    assert re.search(r"skvae transform\s+\d+ images/s", out)
-    ratio = re.search(r"^ratio skvae/plain: (\d+\.\d\d)$", out, re.M)
-    assert ratio and float(ratio.group(1)) > 0
+    header = out.splitlines()[0]
+    assert header.startswith("device: cpu (") and "1 torch threads" in header
+    for library in ("torch", "sklearn", "skorch"):
+        assert re.search(rf"\| {library} \S+", header), library
+    # The neighbor loss's cost: skvae at the default ("auto", 200 at
+    # n_components=2) against skvae without it. The names of the skvae rows
+    # carry the weight each fitted model trained with.
+    weight = r"\d+(?:\.\d+)?"
+    cost = re.search(rf'^neighbor loss cost, skvae neighbor_weight=({weight}) \(default "auto"\)'
+                     rf" / skvae neighbor_weight=0: (\d+\.\d\d) \(([+-]\d+\.\d\d) s per fit\)$",
+                     out, re.M)
+    assert cost and float(cost.group(1)) > 0 and float(cost.group(2)) > 0
+    default = f"skvae neighbor_weight={cost.group(1)}"
+    seconds = {}
+    for name in ("plain PyTorch loop", "bare skorch NeuralNet", "skvae neighbor_weight=0",
+                 default):
+        row = re.search(rf"^{re.escape(name)}\s+\d+ samples/s\s+(\d+\.\d\d) s  "
+                        rf"\(runs: \d+\.\d\d, \d+\.\d\d\)$", out, re.M)
+        assert row, name
+        seconds[name] = float(row.group(1))
+    # Two rounded medians and their rounded difference.
+    extra = seconds[default] - seconds["skvae neighbor_weight=0"]
+    assert abs(float(cost.group(3)) - extra) <= 0.016
+    assert re.search(r"^skvae transform\s+\d+ images/s$", out, re.M)
+    # Like with like: the wrapper's cost is skvae without the neighbor loss,
+    # which the plain loop and bare skorch do not have either.
+    for reference in ("plain PyTorch loop", "bare skorch NeuralNet"):
+        ratio = re.search(rf"^wrapper ratio, skvae neighbor_weight=0 / {reference}: "
+                          rf"(\d+\.\d\d)$", out, re.M)
+        assert ratio and float(ratio.group(1)) > 0, reference
+    assert len(re.findall(r"^wrapper ratio, ", out, re.M)) == 2
 
 
 @pytest.mark.parametrize("script", ["bench_fit.py", "bench_quality.py", "bench_generative.py"])

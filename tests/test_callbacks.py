@@ -126,7 +126,7 @@ def test_users_early_stopping_on_the_training_loss(images):
 
 def test_epoch_scoring_records_a_users_score(images):
     held_out = images[:10]
-    scoring = EpochScoring(lambda net, X, y: float(net.elbo(held_out[:, None]).mean()),
+    scoring = EpochScoring(lambda net, X, y: float(net.log_bound(held_out[:, None]).mean()),
                            name="held_out_elbo", lower_is_better=False, on_train=True,
                            use_caching=False)
     vae = VAETransformer(callbacks=[scoring], **{**TINY, "max_epochs": 4}).fit(images)

@@ -1,5 +1,6 @@
 """Tests of the ``skvae`` command line (skvae._cli)."""
 
+import os
 import subprocess
 import sys
 
@@ -44,6 +45,27 @@ def test_demo_digits(tmp_path, capsys):
     assert 0 <= float(knn[-2]) <= 1 and 0 <= float(knn[-1]) <= 1
     elbo = next(line for line in printed.splitlines() if "ELBO (" in line).split()
     assert float(elbo[-2]) < 0 and elbo[-1] == "-"
+    # The choices the fit resolved: the convolutional net on [0, 1] pixels,
+    # with UMAP's neighbor loss on in 2-D.
+    choices = _resolved(printed)
+    assert choices["architecture_"] == "conv"
+    assert choices["likelihood_"] == "bernoulli"
+    assert choices["n_components_"] == "2"
+    assert choices["neighbor loss weight"] == "200 (neighbor_weight='auto')"
+    assert choices["device_"] in ("cpu", "cuda")
+
+
+def _resolved(printed):
+    """The demo's table of resolved model choices, as a dict of strings."""
+    lines = printed.splitlines()
+    start = lines.index("Model, as the fit resolved it:") + 1
+    rows = {}
+    for line in lines[start:]:
+        if not line.startswith("  "):
+            break
+        name, value = line[2:28].strip(), line[28:].strip()
+        rows[name] = value
+    return rows
 
 
 def test_demo_more_latent_dims_and_subset(tmp_path, capsys):
@@ -51,7 +73,13 @@ def test_demo_more_latent_dims_and_subset(tmp_path, capsys):
             "--random-state", "1", "--out", str(tmp_path)]
     assert main(args) == 0
     _check_pngs(tmp_path)
-    assert "225 images" in capsys.readouterr().out  # 75% of 300 train
+    printed = capsys.readouterr().out
+    assert "225 images" in printed  # 75% of 300 train
+    # "auto" turns the neighbor loss off beyond 2 latent dimensions.
+    choices = _resolved(printed)
+    assert choices["n_components_"] == "3"
+    assert choices["neighbor loss weight"] == "0 (neighbor_weight='auto')"
+    assert choices["architecture_"] == "conv"
 
 
 def test_demo_restores_torch_threads(tmp_path):
@@ -102,11 +130,58 @@ def test_mnist_missing_data(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
-def test_out_is_not_a_folder(tmp_path, capsys):
+@pytest.mark.parametrize("below", ["", "sub", "sub/figures"])
+def test_out_under_a_file_fails_before_training(tmp_path, capsys, below):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert main(["demo", "--out", str(blocker / "sub")]) == 2
-    assert "--out" in capsys.readouterr().err
+    out = blocker / below if below else blocker
+    assert main(["demo", "--epochs", "1", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith(f"skvae demo: error: --out {out}: "
+                                   f"{blocker} is a file, not a folder")
+    assert "Training" not in captured.out
+    assert blocker.read_text() == ""
+
+
+def test_out_that_refuses_writes_fails_before_training(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    # Tests run as root, where a read-only mode stops no write: refuse the
+    # write itself, as a read-only mount would.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    out = tmp_path / "figures"
+    assert main(["demo", "--epochs", "1", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (f"skvae demo: error: --out {out}: cannot write to the folder "
+                            "(Permission denied) (see 'skvae demo --help')\n")
+    assert "Training" not in captured.out
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes to read-only folders")
+def test_read_only_out(tmp_path, capsys):
+    out = tmp_path / "figures"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        assert main(["demo", "--epochs", "1", "--out", str(out)]) == 2
+    finally:
+        out.chmod(0o700)
+    assert "cannot write to the folder" in capsys.readouterr().err
+
+
+def test_mnist_cache_that_is_a_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SKVAE_MNIST_DIR", raising=False)
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path))
+    (tmp_path / "mnist").write_text("")
+    assert main(["demo", "--dataset", "mnist", "--out", str(tmp_path / "figures")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read MNIST" in err
+    assert f"{tmp_path / 'mnist'} is a file" in err
 
 
 def test_module_entry_point_exit_code():

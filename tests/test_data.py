@@ -63,7 +63,7 @@ def test_memmap_training_reads_batches_from_the_map(tmp_path):
     dataset = net.get_dataset(np.asarray(X))
     assert isinstance(dataset, MemmapDataset) and dataset.X.base is not None
     batch, _ = next(iter(net.get_iterator(dataset, training=True)))
-    assert batch.dtype == torch.float32 and batch.shape == (16, 4)
+    assert batch.x.dtype == torch.float32 and batch.x.shape == (16, 4)
 
 
 def test_gaussian_and_conditional_models_train_on_uint8_memmaps(tmp_path):

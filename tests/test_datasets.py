@@ -254,6 +254,56 @@ def test_download_false_never_touches_the_network(tmp_path, serve, subset, names
     assert not cache_dir(tmp_path).exists()
 
 
+def test_download_false_creates_no_folder(tmp_path, monkeypatch):
+    data_home = tmp_path / "new" / "home"
+    with pytest.raises(FileNotFoundError, match="download=True") as excinfo:
+        load_mnist("test", data_home=data_home, download=False)
+    assert str(data_home / "mnist") in str(excinfo.value)
+    assert os.listdir(tmp_path) == []
+    # The default data home, from the environment, is not created either.
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(data_home))
+    with pytest.raises(FileNotFoundError, match=re.escape(str(data_home / "mnist"))):
+        load_mnist("test", download=False)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("download", [False, True])
+@pytest.mark.parametrize("blocked", ["mnist", "data_home"])
+def test_a_file_where_a_folder_belongs(tmp_path, serve, download, blocked):
+    url, requests = serve({})
+    data_home = tmp_path / "home"
+    if blocked == "mnist":
+        data_home.mkdir()
+    blocker = data_home / "mnist" if blocked == "mnist" else data_home
+    blocker.write_text("not a folder")
+    with pytest.raises(NotADirectoryError) as excinfo:
+        load_mnist("test", data_home=data_home, download=download, mirrors=[url])
+    message = str(excinfo.value)
+    assert message.startswith(f"{blocker} is a file")
+    assert "pass another folder as data_home" in message
+    assert requests == []
+    assert blocker.read_text() == "not a folder"
+
+
+def test_cache_folder_that_cannot_be_created(tmp_path, serve):
+    url, requests = serve({})
+    (tmp_path / "file").write_text("")
+    data_home = tmp_path / "file" / "home"
+    with pytest.raises(OSError, match="Cannot create the MNIST cache folder") as excinfo:
+        load_mnist("test", data_home=data_home, mirrors=[url])
+    assert str(data_home / "mnist") in str(excinfo.value)
+    assert requests == []
+
+
+@requires_mnist
+def test_download_creates_a_missing_data_home(tmp_path, serve, mnist_files):
+    url, _ = serve(mnist_files)
+    data_home = tmp_path / "a" / "b"
+    X, y = load_mnist("test", data_home=data_home, mirrors=[url], return_X_y=True)
+    assert_test_split(X, y)
+    assert cached_names(data_home) == sorted(TEST_FILES)
+
+
 @pytest.mark.parametrize("subset", ["validation", "TEST", None, ["test"]])
 def test_invalid_subset(tmp_path, subset):
     with pytest.raises(ValueError, match="'train', 'test', 'all'"):

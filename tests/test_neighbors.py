@@ -1,6 +1,8 @@
 """skvae._neighbors: the fuzzy neighbor graph, its sampler, the loss that keeps it, and what
 fit does with them."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,8 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from skvae import VAETransformer
 from skvae import _neighbors as neighbors
-from skvae import _training as training
+from skvae import _estimator
+from skvae._data import TrainingData
 
 
 def test_memberships_sum_to_log2_k_with_one_full_member():
@@ -42,8 +45,8 @@ def test_features_are_reduced_chunk_by_chunk(monkeypatch, tmp_path):
     X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.uint8,
                                   shape=(300, 10, 10))
     X[:] = np.random.default_rng(0).integers(0, 256, X.shape)
-    # 64 rows of 100 float32 features a chunk; the components are fitted on one.
-    monkeypatch.setattr(neighbors, "CHUNK_BYTES", 64 * 100 * 4)
+    # 64 rows of 100 float64 features a chunk; the components are fitted on one.
+    monkeypatch.setattr(neighbors, "CHUNK_BYTES", 64 * 100 * 8)
     reads = []
     getitem = np.memmap.__getitem__
     monkeypatch.setattr(np.memmap, "__getitem__",
@@ -52,9 +55,11 @@ def test_features_are_reduced_chunk_by_chunk(monkeypatch, tmp_path):
     F = neighbors.reduced_features(X, random_state=0)
     assert F.shape == (300, neighbors.PCA_COMPONENTS) and F.dtype == np.float32
     assert max(reads) == 64 and sum(reads) == 64 + 300
-    # Few features are used as they are.
+    # Few features are used as they are, centred and scaled into [-1, 1].
     table = np.random.default_rng(0).random((20, 3))
-    np.testing.assert_array_equal(neighbors.reduced_features(table, 0), table.astype(np.float32))
+    centred = table - table.mean(axis=0)
+    np.testing.assert_allclose(neighbors.reduced_features(table, 0),
+                               centred / np.abs(centred).max(), rtol=1e-6)
 
 
 def test_sampler_draws_neighbors_in_proportion_to_weight():
@@ -98,7 +103,7 @@ def test_neighbor_loss_makes_a_more_faithful_2d_map(digits):
     params = dict(n_components=2, max_epochs=15, batch_size=64, random_state=0)
     plain = VAETransformer(neighbor_weight=0, **params).fit(X[:1200])
     kept = VAETransformer(**params).fit(X[:1200])
-    assert training.neighbor_weight(kept, 2) > 0, "on by default in 2-D"
+    assert kept._neighbor_weight(2) > 0, "on by default in 2-D"
     (knn_plain, trust_plain), (knn_kept, trust_kept) = (_map_quality(v, X, y)
                                                          for v in (plain, kept))
     assert knn_kept > knn_plain + 0.03 and trust_kept > trust_plain
@@ -111,7 +116,7 @@ def test_no_graph_without_the_loss(images_30, digits, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("graph built")
 
-    monkeypatch.setattr(training, "fuzzy_graph", fail)
+    monkeypatch.setattr(_estimator, "fuzzy_graph", fail)
     VAETransformer(neighbor_weight=0, **TINY).fit(images_30)
     VAETransformer(n_components=3, **TINY).fit(images_30)
     # Off by default for a conditional model, whose code must leave the class to y.
@@ -126,13 +131,13 @@ def test_graph_of_a_conditional_model_stays_within_classes(digits, monkeypatch):
 
     X, y = digits
     seen = {}
-    build = training.fuzzy_graph
+    build = _estimator.fuzzy_graph
 
     def spy(X, n_neighbors, groups=None, random_state=None):
         seen["graph"] = build(X, n_neighbors, groups=groups, random_state=random_state)
         return seen["graph"]
 
-    monkeypatch.setattr(training, "fuzzy_graph", spy)
+    monkeypatch.setattr(_estimator, "fuzzy_graph", spy)
     vae = VAETransformer(conditional=True, neighbor_weight=200, n_neighbors=5,
                          **TINY).fit(X[:200], y[:200])
     rows, cols = seen["graph"].nonzero()
@@ -146,18 +151,18 @@ def test_only_training_batches_bring_neighbors():
     X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
     graph = neighbors.fuzzy_graph(X, 3, random_state=0)
     net = VAENet(batch_size=8)
-    dataset = net.get_dataset({"x": X, "graph": graph})
+    dataset = net.get_dataset(TrainingData(X, graph=graph))
     (train_batch, _), *_ = net.get_iterator(dataset, training=True)
     (valid_batch, _), *_ = net.get_iterator(dataset, training=False)
     m = neighbors.NEIGHBORS_PER_ROW
-    assert set(train_batch) == {"x", "x_neighbor", "index", "neighbor_index"}
-    assert train_batch["x_neighbor"].shape == (8, m, 6)
-    np.testing.assert_array_equal(train_batch["x"], X[train_batch["index"]])
-    np.testing.assert_array_equal(train_batch["x_neighbor"], X[train_batch["neighbor_index"]])
-    assert torch.is_tensor(valid_batch) and valid_batch.shape == (8, 6)
+    assert train_batch.x_neighbor.shape == (8, m, 6) and train_batch.condition is None
+    np.testing.assert_array_equal(train_batch.x, X[train_batch.index])
+    np.testing.assert_array_equal(train_batch.x_neighbor, X[train_batch.neighbor_index])
+    assert valid_batch.x.shape == (8, 6)
+    assert valid_batch.x_neighbor is None and valid_batch.index is None
     # Every drawn row is a neighbor in the graph.
-    rows = [int(np.flatnonzero((X == row.numpy()).all(axis=1))[0]) for row in train_batch["x"]]
-    for i, drawn in zip(rows, train_batch["x_neighbor"]):
+    rows = [int(np.flatnonzero((X == row.numpy()).all(axis=1))[0]) for row in train_batch.x]
+    for i, drawn in zip(rows, train_batch.x_neighbor):
         for row in drawn:
             j = int(np.flatnonzero((X == row.numpy()).all(axis=1))[0])
             assert graph[i, j] > 0
@@ -192,8 +197,147 @@ def test_validation_rows_are_never_drawn_as_neighbors():
     X = np.random.default_rng(0).random((60, 6)).astype(np.float32)
     graph = neighbors.fuzzy_graph(X, 10, random_state=0)
     net = VAENet(batch_size=60, train_split=ValidSplit(0.25, random_state=0))
-    train, valid = net.get_split_datasets({"x": X, "graph": graph})
+    train, valid = net.get_split_datasets(TrainingData(X, graph=graph))
     assert len(valid) == 15
     for _ in range(20):
         (batch, _), = net.get_iterator(train, training=True)
-        assert set(batch["neighbor_index"].flatten().tolist()) <= set(np.asarray(train.indices))
+        assert set(batch.neighbor_index.flatten().tolist()) <= set(np.asarray(train.indices))
+
+
+def test_graph_stores_no_explicit_zeros():
+    # Rows of the small cluster reach into the far one for their last
+    # neighbors, at memberships that underflow to 0.
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(10, 2)), 100 + rng.normal(size=(30, 2))])
+    graph = neighbors.fuzzy_graph(X, 12, random_state=0)
+    assert graph.nnz == np.count_nonzero(graph.toarray()) == 552
+    assert graph.data.min() > 0
+
+
+def test_n_neighbors_is_bounded_by_the_rows_of_a_group():
+    X = np.random.default_rng(0).random((30, 2))
+    graph = neighbors.fuzzy_graph(X, 10**9, random_state=0)
+    assert graph.nnz == 30 * 29, "every other row is a neighbor, none twice"
+    groups = np.repeat([0, 1, 2], [1, 5, 24])
+    graph = neighbors.fuzzy_graph(X, 10**9, groups=groups, random_state=0)
+    assert graph.nnz == 5 * 4 + 24 * 23
+    assert graph[0].nnz == 0, "a group of one row has no neighbors"
+
+
+def test_a_large_graph_warns_before_it_is_built(monkeypatch):
+    X = np.random.default_rng(0).random((4000, 5))
+
+    def built(*args):
+        raise AssertionError("graph built")
+
+    monkeypatch.setattr(neighbors, "reduced_features", built)
+    # k = 10**9 means every other row: 4000 * 3999 edges at 120 bytes each.
+    with pytest.warns(UserWarning, match=r"15,996,000 edges.*1\.8 GiB.*n_neighbors") as record:
+        with pytest.raises(AssertionError, match="graph built"):
+            neighbors.fuzzy_graph(X, 10**9, random_state=0)
+    assert len(record) == 1
+    # Within two classes of 2000 rows, half as many edges: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        with pytest.raises(AssertionError, match="graph built"):
+            neighbors.fuzzy_graph(X, 10**9, groups=np.arange(4000) % 2, random_state=0)
+        with pytest.raises(AssertionError, match="graph built"):
+            neighbors.fuzzy_graph(X, 15, random_state=0)
+
+
+@pytest.mark.parametrize("X", [
+    pytest.param(np.full((50, 64), 0.5), id="identical rows"),
+    pytest.param(np.random.default_rng(0).normal(size=(200, 10)) * 1e20, id="table near 1e20"),
+    # More features than PCA_COMPONENTS: the principal components' fit.
+    pytest.param(np.random.default_rng(0).normal(size=(200, 64)) * 1e20, id="wide table near 1e20"),
+    pytest.param(np.random.default_rng(0).normal(size=(200, 64)).astype(np.float32) * 1e20,
+                 id="float32 pixels near 1e20"),
+])
+def test_graph_of_extreme_data_gives_no_runtime_warning(X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        graph = neighbors.fuzzy_graph(X, 15, random_state=0)
+    assert graph.data.min() > 0 and graph.data.max() <= 1
+    assert graph.diagonal().max() == 0
+    assert np.all(np.diff(graph.indptr) >= 15), "every row keeps its neighbors"
+    if np.ptp(X) == 0:
+        assert np.all(graph.data == 1), "identical rows are full members of each other"
+
+
+def test_graph_is_invariant_to_the_scale_of_the_data():
+    X = np.random.default_rng(0).normal(size=(200, 64))
+    graph = neighbors.fuzzy_graph(X, 15, random_state=0)
+    for scale in (1e-20, 1e20):
+        scaled = neighbors.fuzzy_graph(X * scale, 15, random_state=0)
+        assert (scaled != 0).toarray().tolist() == (graph != 0).toarray().tolist()
+        np.testing.assert_allclose(scaled.toarray(), graph.toarray(), atol=1e-5)
+
+
+def test_fit_of_identical_rows_gives_no_runtime_warning():
+    from conftest import TINY
+
+    X = np.full((50, 64), 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        # Collapsed latent dimensions are expected of such data.
+        warnings.filterwarnings("ignore", "Only .* latent dimensions", UserWarning)
+        vae = VAETransformer(n_components=2, likelihood="gaussian", neighbor_weight=200.0,
+                             **TINY).fit(X)
+    assert vae.transform(X[:3]).shape == (3, 2)
+
+
+def _umap_graph(F, knn_indices, knn_dists, n_neighbors, **kwargs):
+    """umap-learn's graph of the rows of ``F``, given their neighbors (self not included)."""
+    fuzzy_simplicial_set = pytest.importorskip("umap.umap_").fuzzy_simplicial_set
+    n = len(F)
+    # umap-learn expects each point first among its own neighbors.
+    knn_indices = np.hstack([np.arange(n)[:, None], knn_indices])
+    knn_dists = np.hstack([np.zeros((n, 1)), knn_dists]).astype(np.float32)
+    graph, _, _ = fuzzy_simplicial_set(F, n_neighbors, random_state=0, metric="euclidean",
+                                       knn_indices=knn_indices, knn_dists=knn_dists, **kwargs)
+    return graph.tocsr()
+
+
+def test_graph_matches_umap_learn():
+    # Duplicated rows exercise rho, the distance to the nearest other value.
+    X = np.random.default_rng(0).normal(size=(300, 5))
+    X[100:120] = X[:20]
+    k = 10
+    F = neighbors.reduced_features(X, 0)
+    knn_indices, knn_dists = neighbors.nearest_neighbors(F, k, 0)
+    ours = neighbors.fuzzy_graph(X, k, random_state=0)
+    # Given the same k other rows, umap with n_neighbors=k targets the
+    # same log2(k) and builds the same fuzzy union.
+    theirs = _umap_graph(F, knn_indices, knn_dists, k)
+    assert (ours != 0).toarray().tolist() == (theirs != 0).toarray().tolist()
+    np.testing.assert_allclose(ours.toarray(), theirs.toarray(), atol=1e-4)
+
+    # Intended difference 1: umap's n_neighbors counts the point itself,
+    # so umap at n_neighbors=k + 1 weighs the same k rows to log2(k + 1);
+    # skvae's n_neighbors=k weighs its k other rows to log2(k).
+    directed = _umap_graph(F, knn_indices, knn_dists, k + 1, apply_set_operations=False)
+    assert directed.diagonal().max() == 0
+    np.testing.assert_allclose(np.asarray(directed.sum(axis=1)).ravel(), np.log2(k + 1),
+                               rtol=1e-4)
+    np.testing.assert_allclose(neighbors.fuzzy_memberships(knn_dists).sum(axis=1), np.log2(k),
+                               rtol=1e-6)
+
+
+def test_no_min_k_dist_scale_floor_unlike_umap_learn():
+    # Intended difference 2: umap floors each bandwidth at MIN_K_DIST_SCALE
+    # times the row's mean distance. For a row whose near neighbors crowd
+    # its nearest one, the floor makes its memberships sum to more than
+    # log2(k); skvae keeps the sum at log2(k) with the narrower bandwidth.
+    umap_ = pytest.importorskip("umap.umap_")
+    k = 15
+    distances = np.array([[1.0] + [1.0001] * 3 + [100.0] * 11])
+    with_self = np.hstack([np.zeros((1, 1)), distances]).astype(np.float32)
+    sigmas, rhos = umap_.smooth_knn_dist(with_self, float(k))
+    assert sigmas[0] == pytest.approx(umap_.MIN_K_DIST_SCALE * with_self.mean(), rel=1e-6)
+    theirs = np.exp(-np.maximum(distances - rhos[:, None], 0) / sigmas[:, None])
+    ours = neighbors.fuzzy_memberships(distances)
+    assert theirs.sum() > np.log2(k) + 0.05
+    np.testing.assert_allclose(ours.sum(axis=1), np.log2(k), rtol=1e-6)
+    # Both give full membership to the nearest neighbor, none to the far ones.
+    np.testing.assert_allclose(ours[0, 0], theirs[0, 0])
+    assert ours[0, 4:].max() < 1e-30 and theirs[0, 4:].max() < 1e-30

@@ -23,8 +23,8 @@ from skvae import _net as net_module
 def test_importance_weighted_bound_rises_above_the_elbo(model_and_held_out):
     vae, X = model_and_held_out
     X = X[:, None]
-    elbo = np.mean([vae.net_.elbo(X, seed=s).mean() for s in range(10)])
-    iw = {k: np.mean([vae.net_.importance_weighted_bound(X, k, seed=s).mean() for s in range(3)])
+    elbo = np.mean([vae.net_.log_bound(X, seed=s).mean() for s in range(10)])
+    iw = {k: np.mean([vae.net_.log_bound(X, n_importance=k, seed=s).mean() for s in range(3)])
           for k in (10, 200)}
     assert elbo < iw[10] < iw[200]
     # The ELBO is a visibly looser bound than K = 200 samples give.
@@ -34,10 +34,10 @@ def test_importance_weighted_bound_rises_above_the_elbo(model_and_held_out):
 def test_many_importance_samples_are_batched_exactly(model_and_held_out, monkeypatch):
     vae, X = model_and_held_out
     X = X[:5, None]
-    whole = vae.net_.importance_weighted_bound(X, 300)
+    whole = vae.net_.log_bound(X, n_importance=300)
     # A small budget splits both the rows and the 300 samples into chunks.
     monkeypatch.setitem(net_module.INFERENCE_BATCH_SIZE, "cpu", 64)
-    np.testing.assert_allclose(vae.net_.importance_weighted_bound(X, 300), whole, atol=1e-5)
+    np.testing.assert_allclose(vae.net_.log_bound(X, n_importance=300), whole, atol=1e-5)
 
 
 # -- inference streams in batches --------------------------------------------------

@@ -1,19 +1,14 @@
-"""skvae._persistence: pickled models, their size, devices and skvae versions."""
+"""Persistence: pickled models, their size, devices and skvae versions."""
 
 import pickle
-from pathlib import Path
 
 import joblib
 import numpy as np
-from sklearn.base import clone
 import pytest
 import torch
 
 from conftest import FAST, requires_cuda
 from skvae import VAETransformer, __version__
-
-DATA = Path(__file__).parent / "data"
-
 
 def test_pickle_and_joblib_round_trips_are_identical(fitted_digits, digits, tmp_path):
     X, _ = digits
@@ -62,23 +57,9 @@ def test_cuda_model_unpickles_on_a_cpu_only_machine(digits, monkeypatch):
     np.testing.assert_allclose(restored.transform(X), expected, atol=1e-4)
 
 
-def test_saved_model_from_the_repository_loads_and_predicts():
-    """A model saved by skvae 0.1.0 (tests/data) still gives its stored codes."""
-    expected = np.load(DATA / "vae-0.1.0-expected.npz")
-    if __version__ == "0.1.0":
-        vae = joblib.load(DATA / "vae-0.1.0.joblib")
-    else:
-        with pytest.warns(UserWarning, match=rf"saved by skvae 0.1.0 .* skvae {__version__}"):
-            vae = joblib.load(DATA / "vae-0.1.0.joblib")
-    np.testing.assert_allclose(vae.transform(expected["X"]), expected["Z"], rtol=1e-5, atol=1e-6)
-    # Parameters added since keep its training as it was, and it clones.
-    assert vae.get_params()["neighbor_weight"] == 0.0
-    assert clone(vae).get_params()["n_neighbors"] == 15
-
-
 def test_version_mismatch_names_both_versions(fitted_30, monkeypatch):
     blob = pickle.dumps(fitted_30)
-    monkeypatch.setattr("skvae._persistence.__version__", "99.0")
+    monkeypatch.setattr("skvae._estimator.__version__", "99.0")
     with pytest.warns(UserWarning, match=rf"saved by skvae {__version__} and is loaded by "
                                          r"skvae 99\.0"):
         pickle.loads(blob)

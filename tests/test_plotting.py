@@ -166,6 +166,36 @@ def test_latent_space_draws_into_given_axes(models, data):
     assert len(fig.axes) == 1
 
 
+@pytest.mark.parametrize("name", ["mlp2", "mlp3"])
+@pytest.mark.parametrize("words", [False, True])
+def test_latent_space_legend_stays_inside_a_given_axes(models, data, name, words):
+    """Side by side, a legend must not lie over the neighbouring plot."""
+    X, y = data
+    if words:
+        y = np.array(["zero", "one", "two", "three", "four", "five", "six",
+                      "seven", "eight", "nine"])[y]
+    fig, (left, right) = plt.subplots(1, 2)
+    plot_latent_space(models[name], X, y, ax=left)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = left.get_legend().get_window_extent(renderer)
+    assert _inside(legend, left.get_window_extent(renderer))
+    assert not legend.overlaps(right.get_window_extent(renderer))
+    assert len(left.get_legend().get_texts()) == 10
+
+
+def test_latent_space_legend_beside_the_scatter_in_its_own_figure(models, data):
+    """A figure made here is sized for the legend right of the points."""
+    X, y = data
+    ax = plot_latent_space(models["mlp2"], X, y)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert legend.x0 >= ax.get_window_extent(renderer).x1
+    assert _inside(legend, fig.bbox)
+
+
 def test_latent_space_string_labels(models, data):
     X, y = data
     names = np.array(["zero", "one", "two", "three", "four", "five", "six",
@@ -328,23 +358,141 @@ def test_image_figures_need_images(models, func):
 
 
 # -- plot_history --------------------------------------------------------------
-def test_history_train_only(models):
+def _inside(inner, outer, tol=1.0):
+    """Whether display-space box ``inner`` lies within ``outer`` (to ``tol`` pixels)."""
+    return (inner.x0 >= outer.x0 - tol and inner.x1 <= outer.x1 + tol
+            and inner.y0 >= outer.y0 - tol and inner.y1 <= outer.y1 + tol)
+
+
+def _legends_inside(fig):
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    return all(_inside(ax.get_legend().get_window_extent(renderer),
+                       ax.get_window_extent(renderer))
+               for ax in fig.axes)
+
+
+def _with_history(vae, rows):
+    """A shallow copy of ``vae`` whose net has the history ``rows``."""
+    from types import SimpleNamespace
+
+    from skorch.history import History
+
+    vae = copy.copy(vae)
+    vae.net_ = SimpleNamespace(history=History(
+        [{"epoch": i + 1, **row} for i, row in enumerate(rows)]))
+    return vae
+
+
+def test_history_plots_the_nelbo_not_the_objective(models):
+    """A 2-D model trains on -ELBO + neighbor term; the -ELBO axis shows the -ELBO."""
     vae = models["mlp2"]
+    history = vae.net_.history
+    assert "train_neighbor" in history[-1]  # the neighbor loss is on at 2-D
     ax = plot_history(vae)
     assert isinstance(ax, Axes)
-    assert len(ax.lines) == 1
-    assert len(ax.lines[0].get_xdata()) == len(vae.net_.history) == 3
-    np.testing.assert_allclose(ax.lines[0].get_ydata(), vae.net_.history[:, "train_loss"])
+    assert ax.get_ylabel() == "-ELBO per sample (nats)"
+    assert ax.get_title() == "Training history"
+    assert [line.get_label() for line in ax.lines] == ["train"]
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [1, 2, 3])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), history[:, "train_nelbo"])
+    assert not np.allclose(ax.lines[0].get_ydata(), history[:, "train_loss"])
+
+
+def test_history_draws_the_neighbor_term_in_a_panel_below(models):
+    vae = models["mlp2"]
+    history = vae.net_.history
+    ax = plot_history(vae)
+    fig = ax.figure
+    assert len(fig.axes) == 2
+    neighbor = fig.axes[-1]
+    assert neighbor.get_ylabel() == "weighted neighbor term"
+    assert [line.get_label() for line in neighbor.lines] == ["train"]
+    np.testing.assert_allclose(neighbor.lines[0].get_ydata(), history[:, "train_neighbor"])
+    # The two parts add up to the objective trained on.
+    np.testing.assert_allclose(ax.lines[0].get_ydata() + neighbor.lines[0].get_ydata(),
+                               history[:, "train_loss"], rtol=1e-5)
+    # One epoch axis, labelled once, under the lower panel.
+    assert neighbor.get_shared_x_axes().joined(ax, neighbor)
+    assert neighbor.get_xlabel() == "epoch" and ax.get_xlabel() == ""
+    fig.canvas.draw()
+    assert neighbor.get_position().y1 <= ax.get_position().y0
+    assert _legends_inside(fig)
+
+
+def test_history_without_neighbor_term_has_one_axes(models):
+    vae = models["mlp3"]  # 3-D: neighbor_weight="auto" leaves the term off
+    history = vae.net_.history
+    assert "train_neighbor" not in history[-1]
+    ax = plot_history(vae)
+    assert ax.figure.axes == [ax]
     assert ax.get_xlabel() == "epoch"
     assert ax.get_ylabel() == "-ELBO per sample (nats)"
+    assert [line.get_label() for line in ax.lines] == ["train"]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), history[:, "train_nelbo"])
+    assert _legends_inside(ax.figure)
 
 
 def test_history_with_validation(models):
     vae = models["valid"]
-    ax = plot_history(vae, ax=plt.subplots()[1])
+    history = vae.net_.history
+    fig, given = plt.subplots()
+    ax = plot_history(vae, ax=given)
+    assert ax is given
     assert [line.get_label() for line in ax.lines] == ["train", "validation"]
-    n_epochs = len(vae.net_.history)
+    n_epochs = len(history)
     assert all(len(line.get_xdata()) == n_epochs for line in ax.lines)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), history[:, "train_nelbo"])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), history[:, "valid_loss"])
+    assert fig.axes[-1].get_ylabel() == "weighted neighbor term"
+    assert _legends_inside(fig)
+
+
+def test_history_in_a_subplot_keeps_to_its_cell(models):
+    fig, (left, right) = plt.subplots(1, 2, layout="constrained")
+    plot_history(models["mlp2"], ax=left)
+    plot_history(models["mlp3"], ax=right)
+    assert len(fig.axes) == 3
+    neighbor = fig.axes[-1]
+    fig.canvas.draw()
+    # The neighbor panel sits under the -ELBO panel it belongs to, in the
+    # left column, clear of the right-hand plot.
+    assert neighbor.get_position().x0 == pytest.approx(left.get_position().x0)
+    assert neighbor.get_position().x1 < right.get_position().x0
+    assert neighbor.get_position().y1 <= left.get_position().y0
+    assert neighbor.get_position().y0 >= right.get_position().y0 - 0.05
+    assert _legends_inside(fig)
+
+
+def test_history_in_axes_placed_by_hand_splits_its_rectangle(models):
+    fig = plt.figure()
+    rect = [0.1, 0.1, 0.8, 0.8]
+    ax = plot_history(models["mlp2"], ax=fig.add_axes(rect))
+    top, bottom = ax.get_position(), fig.axes[-1].get_position()
+    assert top.x0 == pytest.approx(0.1) and top.y1 == pytest.approx(0.9)
+    assert bottom.x0 == pytest.approx(0.1) and bottom.y0 == pytest.approx(0.1)
+    assert bottom.width == pytest.approx(0.8) and bottom.y1 < top.y0
+
+
+def test_history_of_a_net_without_train_nelbo_draws_the_objective(models):
+    """A net trained elsewhere records only train_loss: drawn, and labelled so."""
+    vae = _with_history(models["mlp3"], [{"train_loss": 50.0}, {"train_loss": 40.0}])
+    ax = plot_history(vae)
+    assert [line.get_label() for line in ax.lines] == ["train (objective)"]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [50.0, 40.0])
+    assert ax.figure.axes == [ax]
+
+
+def test_history_neighbor_term_only_over_the_epochs_that_had_it(models):
+    """A neighbor weight switched off between calls leaves epochs without the term."""
+    rows = [{"train_loss": 230.0, "train_nelbo": 30.0, "train_neighbor": 200.0},
+            {"train_loss": 220.0, "train_nelbo": 28.0, "train_neighbor": 192.0},
+            {"train_loss": 27.0, "train_nelbo": 27.0}]
+    ax = plot_history(_with_history(models["mlp3"], rows))
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [30.0, 28.0, 27.0])
+    neighbor = ax.figure.axes[-1]
+    np.testing.assert_array_equal(neighbor.lines[0].get_xdata(), [1, 2])
+    np.testing.assert_allclose(neighbor.lines[0].get_ydata(), [200.0, 192.0])
 
 
 def test_history_needs_fitted_model():

@@ -14,7 +14,8 @@ that only save files.
   tutorial);
 * :func:`plot_samples` -- images drawn from the model;
 * :func:`plot_reconstructions` -- images above their reconstructions;
-* :func:`plot_history` -- the training (and validation) loss per epoch;
+* :func:`plot_history` -- the training (and validation) -ELBO per epoch,
+  and the neighbor loss term in a panel below while it is on;
 * :func:`plot_conditional_samples` -- for a conditional model, a row of
   samples per class;
 * :func:`plot_style_transfer` -- for a conditional model, images redrawn

@@ -7,6 +7,9 @@ import numpy as np
 from ._grid import (SEPARATE_BELOW, cell_centers, check_image_model, check_n, new_axes,
                     show_grid, tick_labels)
 
+#: Rows of the legend drawn inside a given Axes, before it adds a column.
+LEGEND_ROWS = 5
+
 
 def plot_latent_space(vae, X, y=None, ax=None):
     """Scatter plot of the latent codes of ``X``, coloured by label.
@@ -28,7 +31,11 @@ def plot_latent_space(vae, X, y=None, ax=None):
         10 classes, ``tab20`` for up to 20) and its own legend entry.
         None draws every point in one colour, without a legend.
     ax : matplotlib Axes, default=None
-        Axes to draw into; a new figure is created when None.
+        Axes to draw into; a new figure is created when None. The legend
+        is drawn inside a given ``ax``, in a small font and up to five rows,
+        where it hides the fewest points, so that it does not spill over
+        neighbouring Axes; in a figure created here, which is sized for it,
+        the legend stands to the right of the scatter.
 
     Returns
     -------
@@ -65,7 +72,8 @@ def plot_latent_space(vae, X, y=None, ax=None):
             raise ValueError(f"y must have shape ({n},), one label per sample of X; "
                              f"got shape {y.shape}.")
         classes, class_index = np.unique(y, return_inverse=True)
-    if ax is None:
+    own_figure = ax is None
+    if own_figure:
         ax = new_axes((7.0, 6.0) if y is not None else (6.0, 6.0))
 
     equal_aspect = True
@@ -110,9 +118,21 @@ def plot_latent_space(vae, X, y=None, ax=None):
                    color=cmap(i), label=str(c))
             for i, c in enumerate(classes)
         ]
-        ax.legend(handles=handles, title="label", loc="upper left",
-                  bbox_to_anchor=(1.01, 1.0), ncol=int(np.ceil(k / 20)),
-                  frameon=False)
+        if own_figure:
+            # The figure was sized for a legend beside the scatter, where
+            # it hides no points.
+            ax.legend(handles=handles, title="label", loc="upper left",
+                      bbox_to_anchor=(1.01, 1.0), ncol=int(np.ceil(k / 20)),
+                      frameon=False)
+        else:
+            # A caller's Axes may have neighbours (plt.subplots(1, 2)): a
+            # legend beside it would lie over them, so it stays inside,
+            # compact, where it hides the fewest points.
+            ax.legend(handles=handles, title="label", loc="best",
+                      ncol=int(np.ceil(k / LEGEND_ROWS)), fontsize="x-small",
+                      title_fontsize="x-small", markerscale=0.7, borderpad=0.3,
+                      labelspacing=0.25, handletextpad=0.1, columnspacing=0.6,
+                      borderaxespad=0.3, framealpha=0.8)
         points.set_label("_codes")
     if equal_aspect:
         ax.set_aspect("equal", adjustable="datalim")

@@ -1,4 +1,4 @@
-"""skvae._training: atomic fits, continued training, divergence, devices and seeds (issue 15)."""
+"""VAETransformer fit and partial_fit: atomic fits, continued training, divergence, devices and seeds."""
 
 import multiprocessing
 import pickle
@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from conftest import FAST, requires_cuda
 from conftest import TINY as TINY_ONE_EPOCH
 from skvae import TrainingDivergedError, VAETransformer
-from skvae._training import resolve_device, warn_if_sharing_gpu
+from skvae._net import resolve_device, warn_if_sharing_gpu
 
 TINY = dict(channels=(4,), hidden_dim=8, max_epochs=2, batch_size=8, random_state=0)
 #: 30 images and one epoch in batches of 16, for the divergence and warm-start tests.
@@ -294,7 +294,7 @@ def test_divergence_stops_training_with_a_clear_error(images_30):
 def test_divergence_while_continuing_keeps_the_model_as_it_was(images_30):
     vae = VAETransformer(warm_start=True, optimizer=torch.optim.SGD, lr=1e-3,
                          channels=(4,), hidden_dim=8, max_epochs=2, batch_size=8,
-                         random_state=0).fit(images_30)
+                         neighbor_weight=0, random_state=0).fit(images_30)
     before = vae.transform(images_30)
     vae.set_params(lr=1e12)
     with pytest.raises(TrainingDivergedError):

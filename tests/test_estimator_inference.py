@@ -1,4 +1,4 @@
-"""skvae._inference: transform, inverse_transform, sample, score_samples and score."""
+"""VAETransformer inference: transform, inverse_transform, sample, score_samples and score."""
 
 import numpy as np
 import pandas as pd

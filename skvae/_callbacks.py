@@ -303,6 +303,11 @@ def check_callbacks(callbacks, validation):
                              f"callback) tuples; got {cb!r}.")
         if validation:
             continue
+        if isinstance(cb, type):
+            try:  # skorch builds a class with its defaults: check what it would build
+                cb = cb()
+            except TypeError:
+                continue
         monitor = getattr(cb, "monitor", None)
         if isinstance(monitor, str) and monitor.startswith("valid_"):
             raise ValueError(

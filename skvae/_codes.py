@@ -16,7 +16,7 @@ import torch
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.random import sample_without_replacement
 
-from ._data import CHUNK_ROWS
+from ._data import chunk_rows
 from ._likelihoods import gaussian_kl_per_dim
 
 #: Training rows, drawn at random, that the diagnostics are estimated from
@@ -58,9 +58,9 @@ def encode_sample(net, X, n_rows, seed):
         # Memory O(n_rows), not O(len(X)) as a permutation would take.
         rows = np.sort(sample_without_replacement(
             len(X), n_rows, method="tracking_selection", random_state=seed))
+    step = chunk_rows(np.prod(X.shape[1:]))
     mu, log_var = (np.concatenate(parts) for parts in zip(
-        *(net.encode(X[rows[start:start + CHUNK_ROWS]])
-          for start in range(0, len(rows), CHUNK_ROWS))))
+        *(net.encode(X[rows[start:start + step]]) for start in range(0, len(rows), step))))
     if not (np.isfinite(mu).all() and np.isfinite(log_var).all()):
         raise FloatingPointError("The trained encoder gives non-finite codes.")
     kl = gaussian_kl_per_dim(torch.from_numpy(mu), torch.from_numpy(log_var))
@@ -77,14 +77,16 @@ def merge_samples(old, new, size, seed):
     """
     rng = np.random.default_rng(seed)
     n_rows = old.n_rows + new.n_rows
-    size = min(size, len(old.codes) + len(new.codes))
+    # No larger than each part can fill with its share: topping one part up
+    # for the other would tilt the sample towards the newest rows.
+    size = int(min([size] + [len(part.codes) * n_rows / part.n_rows
+                             for part in (old, new) if part.n_rows]))
     if n_rows < 10**9:
         drawn = rng.hypergeometric(new.n_rows, old.n_rows, size)
     else:  # beyond numpy's hypergeometric; drawing with replacement is as good there
         drawn = rng.binomial(size, new.n_rows / n_rows)
     from_new = min(len(new.codes), int(drawn))
     from_old = min(len(old.codes), size - from_new)
-    from_new = min(len(new.codes), size - from_old)
     codes = np.concatenate([
         part.codes[rng.choice(len(part.codes), k, replace=False)]
         for part, k in ((old, from_old), (new, from_new))])

@@ -15,10 +15,15 @@ from typing import Optional
 import numpy as np
 import torch
 
-#: Rows of a numpy array read, converted or scanned at a time on the host
-#: (code statistics, range checks, distance computations): a few MB for
-#: images, so that a memory-mapped array is never copied whole.
-CHUNK_ROWS = 4096
+#: Bytes of a numpy array read, converted or scanned at a time on the host
+#: (code statistics, range checks, the neighbor search's features), so that
+#: a memory-mapped array is never copied whole.
+CHUNK_BYTES = 64 * 2**20
+
+
+def chunk_rows(n_features):
+    """Rows of ``n_features`` float64 values that make up :data:`CHUNK_BYTES` (at least 1)."""
+    return max(1, CHUNK_BYTES // (8 * max(1, int(n_features))))
 
 #: What a fit hands to :meth:`skvae._net.VAENet.get_dataset`: the training
 #: rows, a conditional model's one-hot conditions (or None) and the

@@ -3,7 +3,10 @@
 from numbers import Number
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+from ._warn import warn_user
 
 
 def check_labels(y, name="y"):
@@ -14,7 +17,12 @@ def check_labels(y, name="y"):
     label (None or NaN) is an error rather than a class of its own.
     """
     y = np.asarray(y)
-    y = y.reshape(1) if y.ndim == 0 else column_or_1d(y, warn=True)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warn_user(f"A column-vector {name} was passed where a 1-D array of labels was "
+                  f"expected; use {name}.ravel() (or a 1-D array) to silence this.",
+                  DataConversionWarning)
+        y = y.ravel()
+    y = y.reshape(1) if y.ndim == 0 else column_or_1d(y)
     if y.dtype.kind == "f" and np.isnan(y).any():
         raise ValueError(f"{name} holds NaN, a missing label; drop those samples, or "
                          "give every sample its class.")
@@ -53,7 +61,10 @@ def fit_classes(y, n_samples, classes=None):
     if classes is None:
         return np.unique(y)
     classes = np.unique(check_labels(classes, "classes"))
-    one_hot(classes, y)  # every label must be among them
+    unlisted = np.unique(y[~np.isin(y, classes)])
+    if len(unlisted):
+        raise ValueError(f"y holds label(s) {unlisted.tolist()[:10]} that classes= does not "
+                         f"list ({classes.tolist()}); list every class the stream will bring.")
     return classes
 
 
@@ -91,4 +102,13 @@ def conditions(classes, y, n_samples, method):
     if len(y) != n_samples:
         raise ValueError(f"{method} got {len(y)} labels for {n_samples} samples; pass "
                          "one label, or one per sample.")
-    return one_hot(classes, y)
+    try:
+        return one_hot(classes, y)
+    except ValueError as error:
+        if method not in ("fit", "partial_fit"):
+            raise
+        raise ValueError(
+            f"{error} Continued training keeps the classes of the first call: name "
+            "them all there (partial_fit(X, y, classes=[...])), or train a new model "
+            "with fit and warm_start=False."
+        ) from None

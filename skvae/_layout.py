@@ -13,7 +13,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from ._data import CHUNK_ROWS
+from ._data import chunk_rows
 
 #: The largest magnitude the network can take: it computes in float32.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -153,14 +153,18 @@ def count_outside_unit_interval(X, lo, hi, strict):
         return 0
     outside = X.size
     if not strict:
-        outside = sum(int(np.count_nonzero((X[i:i + CHUNK_ROWS] < 0) | (X[i:i + CHUNK_ROWS] > 1)))
-                      for i in range(0, len(X), CHUNK_ROWS))
+        step = chunk_rows(X.shape[1])
+        outside = sum(int(np.count_nonzero((X[i:i + step] < 0) | (X[i:i + step] > 1)))
+                      for i in range(0, len(X), step))
     if outside > CLIP_SHARE * X.size:
+        share = "" if strict else (
+            f", with {outside} of its {X.size} entries outside [0, 1] (new data may "
+            f"have up to {CLIP_SHARE:.0%} there, which is clipped)")
         raise ValueError(
             f"likelihood='bernoulli' needs data in [0, 1], but X ranges from {lo:g} to "
-            f"{hi:g}. Scale it first (divide 8-bit images by 255, or use "
-            "sklearn.preprocessing.MinMaxScaler), or use likelihood='gaussian' for "
-            "real-valued data."
+            f"{hi:g}{share}. Scale it first (divide 8-bit images by 255, or use "
+            "sklearn.preprocessing.MinMaxScaler), clip it (np.clip(X, 0, 1)), or use "
+            "likelihood='gaussian' for real-valued data."
         )
     return outside
 

@@ -9,7 +9,7 @@ symmetrised as a fuzzy union. Training draws one neighbor per row from it
 other rows of the batch push apart (:func:`neighbor_embedding_loss`).
 
 Neighbors are searched among the rows' leading principal components, read
-from ``X`` ``CHUNK_BYTES`` at a time, so a memory-mapped ``X`` is never
+from ``X`` a chunk of rows at a time, so a memory-mapped ``X`` is never
 held whole: the graph takes about 2 KB per row, plus the search's chunk of
 scikit-learn's ``working_memory``.
 The search is exact (scikit-learn's ``NearestNeighbors``), which takes time
@@ -43,7 +43,6 @@ works in float32; the memberships agree to about ``1e-4``.
 """
 
 import math
-import warnings
 
 import numpy as np
 import torch
@@ -53,6 +52,9 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from torch.nn import functional as F
 
+from . import _data
+from ._warn import warn_user
+
 __all__ = ["fuzzy_graph", "neighbor_embedding_loss"]
 
 #: Principal components the neighbors are searched among: distances in
@@ -60,10 +62,6 @@ __all__ = ["fuzzy_graph", "neighbor_embedding_loss"]
 PCA_COMPONENTS = 50
 #: Rows the principal components are fitted on, at most.
 PCA_FIT_ROWS = 10_000
-#: Bytes of float32 rows read from ``X`` at a time, for the components'
-#: fit and for each chunk they reduce: what bounds the memory a
-#: memory-mapped ``X`` takes whatever the size of its rows.
-CHUNK_BYTES = 64 * 2**20
 #: Above this many rows, an installed ``pynndescent`` replaces exact search.
 EXACT_SEARCH_ROWS = 100_000
 #: Peak bytes that building the graph takes per directed edge (row times
@@ -98,7 +96,9 @@ def reduced_features(X, random_state):
 def _principal_components(X, n, n_features, random_state):
     # float64 throughout: float32 squares of pixels near 1e20 overflow in
     # the components' fit.
-    chunk = max(PCA_COMPONENTS + 1, CHUNK_BYTES // (8 * n_features))
+    # The components' fit, and each chunk they reduce, read at most a
+    # chunk of rows: what bounds the memory a memory-mapped X takes.
+    chunk = max(PCA_COMPONENTS + 1, _data.chunk_rows(n_features))
     rng = check_random_state(random_state)
     fit_rows = np.sort(rng.choice(n, size=min(n, PCA_FIT_ROWS, chunk), replace=False))
     sample = np.asarray(X[fit_rows], dtype=np.float64).reshape(len(fit_rows), n_features)
@@ -233,11 +233,10 @@ def warn_if_large(n_edges, n_neighbors):
     """Warn when a graph of ``n_edges`` directed edges would take much memory."""
     size = n_edges * BYTES_PER_EDGE
     if size > LARGE_GRAPH_BYTES:
-        warnings.warn(
+        warn_user(
             f"The neighbor graph of {n_neighbors} neighbors per row ({n_edges:,} "
             f"edges) will take about {size / 2**30:.1f} GiB of memory to build. "
-            "Lower n_neighbors, or set neighbor_weight=0 to train without it.",
-            UserWarning, stacklevel=3)
+            "Lower n_neighbors, or set neighbor_weight=0 to train without it.")
 
 
 class NeighborSampler:

@@ -15,7 +15,6 @@ import copy
 import inspect
 import multiprocessing
 import sys
-import warnings
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
@@ -428,11 +427,10 @@ class VAENet(NeuralNet):
                 batches = sum("train_loss" in b for b in self.history[-1]["batches"])
                 partial = (f" and {batches} batch(es) of epoch {len(self.history)}"
                            if done < len(self.history) else "")
-                warnings.warn(
+                warn_user(
                     f"Training was interrupted after {done} complete epoch(s){partial}; "
                     "keeping the model trained so far.",
                     RuntimeWarning,
-                    stacklevel=2,
                 )
             raise
 

@@ -4,16 +4,17 @@ import os
 import sys
 import warnings
 
+import joblib
 import skorch
 import sklearn
 import torch
 
 #: Packages whose frames stand between the user's call and skvae's warning:
 #: skvae itself, and the libraries that call into it (scikit-learn's
-#: wrappers such as ``set_output`` and ``Pipeline``, skorch's training loop,
-#: torch's modules).
+#: wrappers such as ``set_output``, ``Pipeline`` and ``GridSearchCV``, the
+#: joblib that runs a search's fits, skorch's training loop, torch's modules).
 _LIBRARY_DIRS = tuple(os.path.dirname(module.__file__) + os.sep
-                      for module in (sys.modules[__package__], sklearn, skorch, torch))
+                      for module in (sys.modules[__package__], sklearn, joblib, skorch, torch))
 
 
 def warn_user(message, category=UserWarning):

@@ -81,3 +81,18 @@ def test_gmm_sampler_is_the_default_and_draws_from_the_training_codes(digits):
     prior = VAETransformer(n_components=2, max_epochs=5, batch_size=64, sampler="prior",
                            random_state=0).fit(X[:500])
     assert not hasattr(prior, "sampler_")
+
+
+def test_merged_code_samples_stay_uniform_over_a_long_stream():
+    # 100 chunks of 1,000 rows, each code the chunk's number: a kept sample
+    # of the stream holds each chunk's codes in proportion to its rows.
+    kept = None
+    for chunk in range(100):
+        new = code_statistics.CodeSample(np.full((1000, 1), float(chunk)), 1000, np.zeros(1))
+        merged = new if kept is None else code_statistics.merge_samples(
+            kept, new, code_statistics.SAMPLER_ROWS, seed=chunk)
+        kept = code_statistics.kept(merged, seed=chunk)
+    ids = kept.codes[:, 0]
+    assert kept.n_rows == 100_000 and len(ids) <= code_statistics.KEPT_CODES
+    assert abs(np.mean(ids < 50) - 0.5) < 0.05
+    assert abs(np.mean(ids >= 90) - 0.1) < 0.03

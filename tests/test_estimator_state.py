@@ -204,8 +204,9 @@ def test_clipping_warning_points_at_user_line_under_pandas_output(table_model, d
     assert [w.filename for w in clipping] == [__file__]
 
 
-@pytest.mark.parametrize("how", ["fit", "partial_fit", "pipeline"])
+@pytest.mark.parametrize("how", ["fit", "partial_fit", "pipeline", "grid_search"])
 def test_collapse_warning_points_at_user_line(images_30, how):
+    from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
 
     X = 0.5 + 0.01 * images_30  # next to no variation: the codes collapse
@@ -215,10 +216,12 @@ def test_collapse_warning_points_at_user_line(images_30, how):
             vae.fit(X)
         elif how == "partial_fit":
             vae.partial_fit(X)
-        else:
+        elif how == "pipeline":
             make_pipeline(vae).fit(X.reshape(len(X), -1))
+        else:
+            GridSearchCV(vae, {"lr": [1e-3]}, cv=2).fit(X)
     collapsed = [w for w in record if "latent dimensions are active" in str(w.message)]
-    assert [w.filename for w in collapsed] == [__file__]
+    assert collapsed and {w.filename for w in collapsed} == {__file__}
 
 
 # -- 7. random_state=None leaves numpy's global RNG alone ------------------------------
@@ -414,3 +417,40 @@ def test_divergence_on_last_step_is_not_committed(images_30, sampler):
     with pytest.raises(skvae.TrainingDivergedError):
         fresh.fit(images_30)
     assert not hasattr(fresh, "net_")
+
+
+# -- review follow-ups ------------------------------------------------------------------
+def test_a_callback_class_is_checked_as_skorch_builds_it(images_30):
+    from skorch.callbacks import EarlyStopping
+
+    vae = VAETransformer(callbacks=[EarlyStopping], **TINY)
+    with pytest.raises(ValueError, match="monitors 'valid_loss'.*early_stopping=True"):
+        vae.fit(images_30)
+    assert not hasattr(vae, "net_")
+
+
+def test_a_column_of_labels_warns_at_the_users_line(images_30):
+    y = (np.arange(30) % 3).reshape(-1, 1)
+    with pytest.warns(UserWarning, match=r"column-vector y.*ravel") as record:
+        vae = VAETransformer(conditional=True, **TINY).fit(images_30, y)
+    assert [w.filename for w in record if "column-vector" in str(w.message)] == [__file__]
+    assert vae.classes_.tolist() == [0, 1, 2]
+
+
+def test_a_label_sorted_stream_is_told_to_name_its_classes(images_30):
+    vae = VAETransformer(conditional=True, **TINY).partial_fit(images_30[:10], np.zeros(10, int))
+    codes = vae.transform(images_30)
+    with pytest.raises(ValueError, match=r"Unknown label.*\[1\].*classes=\[\.\.\.\]"):
+        vae.partial_fit(images_30[10:20], np.ones(10, int))
+    np.testing.assert_array_equal(vae.transform(images_30), codes)
+    with pytest.raises(ValueError, match=r"label\(s\) \[2\] that classes= does not list"):
+        VAETransformer(conditional=True, **TINY).partial_fit(
+            images_30[:3], [0, 1, 2], classes=[0, 1])
+
+
+def test_new_data_past_the_clipping_share_is_told_the_share(table_model, digits_flat):
+    X, _ = digits_flat
+    shifted = X[:100] - 1e-3 * (np.arange(64) == 0)  # 100 of 6400 entries just below 0
+    with pytest.raises(ValueError, match=r"100 of its 6400 entries outside \[0, 1\].*up to "
+                                         r"1%.*np.clip"):
+        table_model.transform(shifted)

@@ -12,6 +12,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from skvae import VAETransformer
 from skvae import _neighbors as neighbors
 from skvae import _estimator
+from skvae import _data
 from skvae._data import TrainingData
 
 
@@ -46,7 +47,7 @@ def test_features_are_reduced_chunk_by_chunk(monkeypatch, tmp_path):
                                   shape=(300, 10, 10))
     X[:] = np.random.default_rng(0).integers(0, 256, X.shape)
     # 64 rows of 100 float64 features a chunk; the components are fitted on one.
-    monkeypatch.setattr(neighbors, "CHUNK_BYTES", 64 * 100 * 8)
+    monkeypatch.setattr(_data, "CHUNK_BYTES", 64 * 100 * 8)
     reads = []
     getitem = np.memmap.__getitem__
     monkeypatch.setattr(np.memmap, "__getitem__",

@@ -86,7 +86,7 @@ sphinx_gallery_conf = {
     # Run every example, not only plot_*.py: each page shows its figures.
     "filename_pattern": r"\.py$",
     # _settings.py reads the scripts' command lines: a helper, not a page.
-    "ignore_pattern": r"[\\/]_[^\\/]*\.py$",
+    "ignore_pattern": r"(^|[\\/])_[^\\/]*\.py$",
     "within_subsection_order": "gallery_order.UserGuideOrder",
     "abort_on_example_error": True,
     "remove_config_comments": True,

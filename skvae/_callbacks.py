@@ -275,7 +275,7 @@ class DivergenceCheck(Callback):
 
 #: Names of the callbacks a fit adds itself, and of the net's defaults.
 RESERVED_NAMES = ("lr_schedule", "kl_warmup", "progress_bar", "early_stopping",
-                  "divergence_check", "train_nelbo", "train_neighbor")
+                  "divergence_check", "train_nelbo", "train_neighbor", "train_adversary")
 
 
 def callback_instances(callbacks):
@@ -306,8 +306,10 @@ def check_callbacks(callbacks, validation):
         if isinstance(cb, type):
             try:  # skorch builds a class with its defaults: check what it would build
                 cb = cb()
-            except TypeError:
-                continue
+            except TypeError as error:
+                raise ValueError(f"callbacks holds the class {cb.__name__}, which skorch cannot "
+                                 f"build without arguments ({error}); pass an instance, e.g. "
+                                 f"{cb.__name__}(...).") from None
         monitor = getattr(cb, "monitor", None)
         if isinstance(monitor, str) and monitor.startswith("valid_"):
             raise ValueError(
@@ -318,7 +320,8 @@ def check_callbacks(callbacks, validation):
             )
         if isinstance(cb, ScoringBase) and not cb.on_train:
             raise ValueError(
-                f"{type(cb).__name__}({cb.name!r}) scores the validation data, but this call "
+                f"{type(cb).__name__}({cb.name or getattr(cb, 'scoring', None)!r}) scores the "
+                "validation data, but this call "
                 "holds out none: set early_stopping=True, or score the training data "
                 "with on_train=True."
             )

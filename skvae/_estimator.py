@@ -218,7 +218,8 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         batch (``train_loss``, the objective trained on; ``train_nelbo``,
         its negative ELBO part, comparable with a validation split's
         ``valid_loss``; ``train_neighbor``, the weighted neighbor loss,
-        while ``neighbor_weight`` is on), ``net_.module_`` the torch module.
+        while ``neighbor_weight`` is on; ``train_adversary``, a conditional
+        model's adversary term), ``net_.module_`` the torch module.
 
     n_components_ : int
         Number of latent dimensions of the fitted network.
@@ -229,9 +230,9 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     loss_curve_ : list of float
         Training loss of each completed epoch: the negative ELBO per sample,
         plus the weighted neighbor loss while ``neighbor_weight`` is on (so
-        it drops when the weight is switched off between calls). A
-        validation split's loss (``early_stopping``) is the negative ELBO
-        alone.
+        it drops when the weight is switched off between calls) and a
+        conditional model's adversary term (see ``net_``). A validation
+        split's loss (``early_stopping``) is the negative ELBO alone.
 
     classes_ : ndarray of shape (n_classes,)
         Class labels seen in fit; only with ``conditional=True``.
@@ -574,7 +575,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
                 X, lo, hi, strict=reset if training is None else training)
             if outside:
                 warn_user(
-                    f"X ranges from {lo:.3g} to {hi:.3g}, outside the [0, 1] the model was "
+                    f"X ranges from {lo:.6g} to {hi:.6g}, outside the [0, 1] the model was "
                     f"trained on ({outside} of its {X.size} entries); clipped to [0, 1]. Use "
                     "MinMaxScaler(clip=True) upstream to clip explicitly."
                 )
@@ -688,8 +689,9 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         """
         own = []
         schedule = None if incremental else lr_schedule(self.lr_schedule)
-        if schedule is not None and not any(isinstance(cb, LRScheduler)
-                                            for cb in callback_instances(self.callbacks)):
+        if schedule is not None and not any(
+                isinstance(cb, LRScheduler) or isinstance(cb, type) and issubclass(cb, LRScheduler)
+                for cb in callback_instances(self.callbacks)):
             own.append(("lr_schedule", schedule))
         if self.kl_warmup_epochs:
             own.append(("kl_warmup", KLWarmup(self.kl_warmup_epochs, float(self.beta))))

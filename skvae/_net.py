@@ -43,10 +43,10 @@ INFERENCE_BATCH_SIZE = {"cpu": 1024, "cuda": 8192}
 DEVICE_DATA_FRACTION = 0.5
 
 #: The history's per-epoch record of the loss's parts on the training
-#: batches: the negative ELBO (comparable with ``valid_loss``) and the
-#: weighted neighbor loss; ``train_loss`` is their sum plus a conditional
-#: model's adversary term.
-LOSS_PARTS = ("train_nelbo", "train_neighbor")
+#: batches: the negative ELBO (comparable with ``valid_loss``), the weighted
+#: neighbor loss and a conditional model's adversary term; ``train_loss`` is
+#: their sum.
+LOSS_PARTS = ("train_nelbo", "train_neighbor", "train_adversary")
 
 #: Names of the worker processes of joblib's process-based backends (loky,
 #: multiprocessing): the ones ``GridSearchCV(n_jobs>1)`` starts on one machine.
@@ -395,8 +395,9 @@ class VAENet(NeuralNet):
             terms = self.criterion_.terms(y_pred, batch, self.module_)
         if training:
             self.history.record_batch("train_nelbo", terms["nelbo"].item())
-            if "neighbor" in terms:
-                self.history.record_batch("train_neighbor", terms["neighbor"].item())
+            for part in ("neighbor", "adversary"):
+                if part in terms:
+                    self.history.record_batch(f"train_{part}", terms[part].item())
         return sum(terms.values())
 
     def _not_a_predictor(self, *args, **kwargs):

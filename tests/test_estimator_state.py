@@ -454,3 +454,27 @@ def test_new_data_past_the_clipping_share_is_told_the_share(table_model, digits_
     with pytest.raises(ValueError, match=r"100 of its 6400 entries outside \[0, 1\].*up to "
                                          r"1%.*np.clip"):
         table_model.transform(shifted)
+
+
+def test_a_scheduler_class_replaces_the_default_schedule(images_30):
+    from skorch.callbacks import LRScheduler
+
+    vae = VAETransformer(callbacks=[LRScheduler], **TINY).fit(images_30)
+    names = [name for name, _ in vae.net_.callbacks_]
+    assert "LRScheduler" in names and "lr_schedule" not in names
+
+
+def test_a_callback_class_that_needs_arguments_is_told_to_pass_an_instance(images_30):
+    vae = VAETransformer(callbacks=[EpochScoring], **TINY)
+    with pytest.raises(ValueError, match=r"class EpochScoring.*pass an instance"):
+        vae.fit(images_30)
+    with pytest.raises(ValueError, match=r"EpochScoring\('r2'\) scores the validation data"):
+        vae.set_params(callbacks=[EpochScoring("r2")]).fit(images_30)
+
+
+def test_a_conditional_models_loss_parts_add_up(images_30):
+    vae = VAETransformer(conditional=True, **TINY).fit(images_30, np.arange(30) % 3)
+    epoch = vae.net_.history[-1]
+    assert "train_neighbor" not in epoch and epoch["train_adversary"] > 0
+    assert math.isclose(epoch["train_loss"], epoch["train_nelbo"] + epoch["train_adversary"],
+                        rel_tol=1e-6)

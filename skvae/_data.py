@@ -25,6 +25,7 @@ def chunk_rows(n_features):
     """Rows of ``n_features`` float64 values that make up :data:`CHUNK_BYTES` (at least 1)."""
     return max(1, CHUNK_BYTES // (8 * max(1, int(n_features))))
 
+
 #: What a fit hands to :meth:`skvae._net.VAENet.get_dataset`: the training
 #: rows, a conditional model's one-hot conditions (or None) and the
 #: neighbor graph of :func:`skvae._neighbors.fuzzy_graph` (or None).

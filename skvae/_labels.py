@@ -61,21 +61,30 @@ def fit_classes(y, n_samples, classes=None):
     if classes is None:
         return np.unique(y)
     classes = np.unique(check_labels(classes, "classes"))
-    unlisted = np.unique(y[~np.isin(y, classes)])
-    if len(unlisted):
-        raise ValueError(f"y holds label(s) {unlisted.tolist()[:10]} that classes= does not "
-                         f"list ({classes.tolist()}); list every class the stream will bring.")
+    unlisted = unknown_labels(classes, y)
+    if unlisted:
+        raise ValueError(f"y holds label(s) {unlisted} that classes= does not list "
+                         f"({classes.tolist()}); list every class the stream will bring.")
     return classes
 
 
-def one_hot(classes, y):
-    """One-hot float32 rows of labels ``y`` among ``classes``."""
-    known = np.isin(y, classes)
-    if not known.all():
-        raise ValueError(
-            f"Unknown label(s) {np.unique(y[~known]).tolist()[:10]}; this model "
-            f"knows the classes {classes.tolist()}."
-        )
+def unknown_labels(classes, y):
+    """The distinct labels of ``y`` that are not among ``classes`` (the first ten)."""
+    return np.unique(y[~np.isin(y, classes)]).tolist()[:10]
+
+
+#: What an unknown label in continued training means, and how to avoid it.
+CONTINUING_HINT = (" Continued training keeps the classes of the first call: name them all "
+                   "there (partial_fit(X, y, classes=[...])), or train a new model with fit "
+                   "and warm_start=False.")
+
+
+def one_hot(classes, y, hint=""):
+    """One-hot float32 rows of labels ``y`` among ``classes``; ``hint`` ends the error."""
+    unknown = unknown_labels(classes, y)
+    if unknown:
+        raise ValueError(f"Unknown label(s) {unknown}; this model knows the classes "
+                         f"{classes.tolist()}.{hint}")
     return np.eye(len(classes), dtype=np.float32)[np.searchsorted(classes, y)]
 
 
@@ -102,13 +111,4 @@ def conditions(classes, y, n_samples, method):
     if len(y) != n_samples:
         raise ValueError(f"{method} got {len(y)} labels for {n_samples} samples; pass "
                          "one label, or one per sample.")
-    try:
-        return one_hot(classes, y)
-    except ValueError as error:
-        if method not in ("fit", "partial_fit"):
-            raise
-        raise ValueError(
-            f"{error} Continued training keeps the classes of the first call: name "
-            "them all there (partial_fit(X, y, classes=[...])), or train a new model "
-            "with fit and warm_start=False."
-        ) from None
+    return one_hot(classes, y, CONTINUING_HINT if method in ("fit", "partial_fit") else "")

@@ -46,7 +46,7 @@ DEVICE_DATA_FRACTION = 0.5
 #: batches: the negative ELBO (comparable with ``valid_loss``), the weighted
 #: neighbor loss and a conditional model's adversary term; ``train_loss`` is
 #: their sum.
-LOSS_PARTS = ("train_nelbo", "train_neighbor", "train_adversary")
+LOSS_PARTS = ("train_nelbo", "train_neighbor", "train_adversary")  # train_ + terms' keys
 
 #: Names of the worker processes of joblib's process-based backends (loky,
 #: multiprocessing): the ones ``GridSearchCV(n_jobs>1)`` starts on one machine.
@@ -394,11 +394,18 @@ class VAENet(NeuralNet):
         with self.autocast():
             terms = self.criterion_.terms(y_pred, batch, self.module_)
         if training:
-            self.history.record_batch("train_nelbo", terms["nelbo"].item())
-            for part in ("neighbor", "adversary"):
-                if part in terms:
-                    self.history.record_batch(f"train_{part}", terms[part].item())
+            # Read in on_batch_end: reading them here, before the backward
+            # pass, would wait for the device once more in every step.
+            self.__dict__["_loss_terms"] = {name: term.detach() for name, term in terms.items()}
         return sum(terms.values())
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        terms = self.__dict__.pop("_loss_terms", None)
+        if training and terms is not None:
+            # skorch has read this batch's loss by now, so the device is done.
+            for name, term in terms.items():
+                self.history.record_batch(f"train_{name}", term.item())
 
     def _not_a_predictor(self, *args, **kwargs):
         raise TypeError(
@@ -412,7 +419,9 @@ class VAENet(NeuralNet):
     def __getstate__(self):
         state = super().__getstate__()
         # A compiled module does not pickle; it is rebuilt on the next fit.
+        # Loss terms are left over only by a step that raised.
         state.pop("_compiled", None)
+        state.pop("_loss_terms", None)
         return state
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
@@ -444,6 +453,9 @@ class VAENet(NeuralNet):
                    for _, cb in self.callbacks_)
 
     # -- inference --------------------------------------------------------
+    def _inference_batch_size(self):
+        return INFERENCE_BATCH_SIZE.get(torch.device(self.device).type, 1024)
+
     def _batches(self, *arrays, batch_size=None, clip=False):
         """Yield tuples of float32 device tensors of consecutive rows of numpy arrays.
 
@@ -451,8 +463,7 @@ class VAENet(NeuralNet):
         otherwise huge arrays stream through. ``None`` stays ``None``. With
         ``clip``, the first array's batches are clipped to [0, 1].
         """
-        device = torch.device(self.device)
-        batch_size = batch_size or INFERENCE_BATCH_SIZE.get(device.type, 1024)
+        batch_size = batch_size or self._inference_batch_size()
         for start in range(0, len(arrays[0]), batch_size):
             # Copies, not views: rows of a read-only memmap must not become
             # a tensor torch could write through.
@@ -530,7 +541,7 @@ class VAENet(NeuralNet):
             return self._map_batches(elbo, X, condition, clip=clip)
         # Rows and samples are both batched, so that about one inference
         # batch of images is decoded at a time whatever n_importance is.
-        budget = INFERENCE_BATCH_SIZE.get(torch.device(self.device).type, 1024)
+        budget = self._inference_batch_size()
 
         def iwae(xb, cb):
             log_w = torch.cat([module.log_weights(xb, chunk, cb)

@@ -47,11 +47,19 @@ MODULE_PARAMS = {
     "adversary_weight": "adversary_weight",
 }
 
-#: What ``neighbor_weight="auto"`` means for an unconditional model, by
-#: ``n_components``; 0 elsewhere. A conditional model gets 0: the loss's
-#: repulsion between the batch's codes sorts the classes apart in the code,
-#: and the decoder then takes the class from there instead of from ``y``.
-AUTO_NEIGHBOR_WEIGHT = {2: 200.0}
+#: ``neighbor_weight="auto"`` for an unconditional model of ``d`` latent
+#: dimensions is this up to ``d = 2``, halved with every two dimensions more
+#: up to ``MAX_AUTO_DIMS``, and 0 beyond: the more dimensions, the more the
+#: code serves the density model (``score``, ``sample``) whose ELBO the loss
+#: costs, and the less it is a map or features to classify by, until the
+#: little it would still buy does not pay for the graph. A conditional model
+#: gets 0: the loss's repulsion between the batch's codes sorts the classes
+#: apart in the code, and the decoder then takes the class from there
+#: instead of from ``y``.
+AUTO_NEIGHBOR_WEIGHT, MAX_AUTO_DIMS = 200.0, 10
+#: ``lr="auto"``: the first while the neighbor loss is on, whose layout
+#: forms from larger steps than the ELBO alone takes well; else the second.
+AUTO_LR_NEIGHBORS, AUTO_LR = 6e-3, 2e-3
 
 
 class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -119,8 +127,11 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     batch_size : int, default=32
         Samples per gradient step.
 
-    lr : float, default=2e-3
-        Peak learning rate.
+    lr : float or "auto", default="auto"
+        Peak learning rate. "auto" is 6e-3 while the neighbor loss is on
+        (``neighbor_weight``), whose layout of the codes forms from larger
+        steps than the ELBO alone takes well, and 2e-3 otherwise. The rate
+        in effect is ``net_.lr``.
 
     lr_schedule : {"onecycle", "cosine", "constant"}, default="onecycle"
         Learning rate over the steps of each ``fit``, run by torch's
@@ -154,9 +165,14 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         graph of the rows and their codes, McInnes et al. 2018; see the
         user guide's page on 2-D maps), added to the negative ELBO. It
         is recorded apart in the history (``train_neighbor``), beside the
-        negative ELBO (``train_nelbo``). "auto" turns it
-        on for ``n_components=2``, where codes are meant to be looked at,
-        and off otherwise, and always off for a conditional model (its
+        negative ELBO (``train_nelbo``). It gathers the codes by
+        neighborhood, which makes better maps and better features for a
+        classifier, at a cost in ELBO that grows with the weight, and in
+        fit time and memory (the graph takes about 2 KB per row). "auto"
+        weighs it 200 for ``n_components<=2``, a map to look at, halved
+        with every two dimensions more (25 at 8, 12.5 at 10), and turns it
+        off above 10 dimensions, where the code serves the density model
+        (``score``, ``sample``), and for a conditional model (its
         repulsion sorts the classes apart in the code, and the decoder
         then ignores ``y``); 0 turns it off.
 
@@ -202,7 +218,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
 
     verbose : int, default=0
         1 prints the choices a fit resolved (architecture, likelihood,
-        neighbor loss, device) and the losses of each epoch; 2 also shows
+        neighbor loss, learning rate, device) and the losses of each epoch; 2 also shows
         a progress bar. A fit of MNIST-sized data takes minutes on a CPU:
         ``verbose=2`` shows how far it is.
 
@@ -314,7 +330,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         "hidden_dim": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "optimizer": [callable],
@@ -339,7 +355,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     def __init__(
         self, n_components=2, *, architecture="auto", likelihood="auto", beta=1.0,
         conditional=False, adversary_weight=5.0, image_shape=None, channels=(32, 64),
-        hidden_dim=256, max_epochs=30, batch_size=32, lr=2e-3, lr_schedule="onecycle",
+        hidden_dim=256, max_epochs=30, batch_size=32, lr="auto", lr_schedule="onecycle",
         kl_warmup_epochs=0, optimizer=torch.optim.AdamW, weight_decay=0.3, callbacks=None,
         neighbor_weight="auto", n_neighbors=15, sampler="gmm", n_sampler_components=10,
         early_stopping=False,
@@ -465,7 +481,8 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             # A warm-started fit holds out the same rows as the fit before it.
             split_seed = self._split_seed if continuing else seed
             weight = self._neighbor_weight(module["latent_dim"])
-            net = self._make_net(module, weight, incremental=incremental,
+            lr = self._lr(weight)
+            net = self._make_net(module, weight, lr, incremental=incremental,
                                  split_seed=split_seed, device=device)
             # Continuing draws another seed each call, so that it does not
             # replay the first epochs' shuffling and noise.
@@ -480,7 +497,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
                 graph = fuzzy_graph(X, self.n_neighbors, random_state=seed,
                                     groups=None if condition is None else condition.argmax(axis=1))
             if self.verbose:
-                print(self._describe(module, weight, device), flush=True)
+                print(self._describe(module, weight, lr, device), flush=True)
             with _seeded_torch(seed, device):
                 net.partial_fit(TrainingData(X, condition, graph))
             sample = self._code_sample_of(net, X, seed, merge=incremental and continuing)
@@ -676,10 +693,18 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     def _neighbor_weight(self, n_components):
         """The weight of the neighbor-embedding loss that ``neighbor_weight`` stands for."""
         if self.neighbor_weight == "auto":
-            return 0.0 if self.conditional else AUTO_NEIGHBOR_WEIGHT.get(n_components, 0.0)
+            if self.conditional or n_components > MAX_AUTO_DIMS:
+                return 0.0
+            return AUTO_NEIGHBOR_WEIGHT * 2.0 ** (-max(0, n_components - 2) / 2)
         return float(self.neighbor_weight)
 
-    def _make_net(self, module, neighbor_weight, *, incremental, split_seed, device):
+    def _lr(self, neighbor_weight):
+        """The peak learning rate that ``lr`` stands for."""
+        if self.lr == "auto":
+            return AUTO_LR_NEIGHBORS if neighbor_weight else AUTO_LR
+        return float(self.lr)
+
+    def _make_net(self, module, neighbor_weight, lr, *, incremental, split_seed, device):
         """A new, uninitialized net for one ``fit`` (or, ``incremental``, ``partial_fit``).
 
         ``module`` holds the ``module__*`` parameters. The user's callbacks
@@ -707,7 +732,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             criterion__neighbor_weight=neighbor_weight,
             optimizer=self.optimizer,
             optimizer__weight_decay=float(self.weight_decay),
-            lr=float(self.lr),
+            lr=lr,
             max_epochs=1 if incremental else self.max_epochs,
             batch_size=int(self.batch_size),
             train_split=(ValidSplit(self.validation_fraction, random_state=split_seed)
@@ -720,7 +745,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             verbose=int(self.verbose >= 1),
         )
 
-    def _describe(self, module, neighbor_weight, device):
+    def _describe(self, module, neighbor_weight, lr, device):
         """One line on the choices a fit resolved, for ``verbose`` output."""
         if module["architecture"] == "conv":
             net = "convolutional net for {} images".format("x".join(map(str, self.image_shape_)))
@@ -730,10 +755,11 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             if side >= 4 and side * side == self.n_features_in_:
                 net += (f" (if the rows are images, image_shape=({side}, {side}) trains "
                         "the convolutional net)")
-        neighbors = (f", neighbor loss weight {neighbor_weight:g}" if neighbor_weight
+        neighbors = (f", neighbor loss weight {neighbor_weight:.3g}" if neighbor_weight
                      else ", no neighbor loss")
         return (f"VAETransformer: a {net}, {module['likelihood']} likelihood, "
-                f"{module['latent_dim']} latent dimensions{neighbors}, on {device}.")
+                f"{module['latent_dim']} latent dimensions{neighbors}, learning rate "
+                f"{lr:.3g}, on {device}.")
 
     def _code_sample_of(self, net, X, seed, *, merge):
         """The code sample the statistics are computed from, for a trained ``net``.
@@ -753,7 +779,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
                 "The network's weights or codes became NaN or infinite in the last steps "
                 "of training, though no batch loss had. Training stopped; a "
                 "VAETransformer keeps the state it had before this call. Try a lower "
-                f"learning rate (lr={self.lr:g} now), e.g. lr={self.lr / 10:g}, or check the "
+                f"learning rate (lr={net.lr:g} now), e.g. lr={net.lr / 10:g}, or check the "
                 "data for extreme values."
             ) from None
         if merge:

@@ -149,7 +149,9 @@ class NegativeELBO(nn.Module):
         Weight of :func:`skvae._neighbors.neighbor_embedding_loss` on
         batches that bring a neighbor of each row; 0 for none.
     neighbor_scale : float
-        Factor on code distances in that loss.
+        Factor on the distances between 2-D (or 1-D) codes in that loss;
+        codes of ``d > 2`` dimensions have theirs multiplied by
+        ``neighbor_scale * 2 / d``.
     """
 
     def __init__(self, beta=1.0, neighbor_weight=0.0, neighbor_scale=4.0):
@@ -184,9 +186,12 @@ class NegativeELBO(nn.Module):
             terms["adversary"] = module.adversary(output.mu, batch.condition).mean()
         if module.training and batch.x_neighbor is not None and self.neighbor_weight:
             mu_neighbor, _ = module.encoder(batch.x_neighbor.flatten(0, 1))
+            # More dimensions give the codes more room: the neighborhoods
+            # can lie farther apart before the KL term pulls them in.
+            scale = self.neighbor_scale * 2 / max(2, output.mu.shape[1])
             terms["neighbor"] = self.neighbor_weight * neighbor_embedding_loss(
                 output.mu, mu_neighbor.unflatten(0, batch.x_neighbor.shape[:2]),
-                self.neighbor_scale, batch.index, batch.neighbor_index).mean()
+                scale, batch.index, batch.neighbor_index).mean()
         return terms
 
     def forward(self, output, batch, module):

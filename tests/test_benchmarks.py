@@ -73,7 +73,8 @@ def test_bench_quality_prints_the_table_with_a_row_per_seed_their_mean_and_worst
     out = run("bench_quality.py", "--epochs", "1", "--n-train", "300", "--n-test", "100",
               "--latent-dims", "2", "--repeats", "2", "--seed", "3",
               "--models", "skvae,flat,plain,pca")
-    assert "kNN-5 acc" in out and "trust-10" in out and "-ELBO (nats)" in out
+    assert "kNN-5 acc" in out and "trust-10" in out and "train trust" in out
+    assert "-ELBO (nats)" in out
     assert "seeds 3, 4" in out
     for name in ("plain PyTorch port", "skvae defaults", "neighbor_weight=0"):
         rows = {seed: [float(v) for v in values.split()] for seed, values in re.findall(
@@ -81,18 +82,24 @@ def test_bench_quality_prints_the_table_with_a_row_per_seed_their_mean_and_worst
         assert set(rows) == {"3", "4", "mean", "worst"}, name
         seeds = np.array([rows["3"], rows["4"]])
         # Half a unit of each column's last printed digit, twice (two rounded seeds).
-        rounding = np.array([1e-3, 1e-4, 1e-4, 0.1, 0.1])
+        rounding = np.array([1e-3, 1e-4, 1e-4, 1e-4, 0.1, 0.1])
         assert np.all(np.abs(rows["mean"] - seeds.mean(axis=0)) <= rounding)
-        # The worst seed: lowest kNN accuracy and trustworthiness, highest MSE, -ELBO, time.
-        worst = [*seeds[:, :2].min(axis=0), *seeds[:, 2:].max(axis=0)]
+        # The worst seed: lowest kNN accuracy and trustworthiness (test and
+        # training rows), highest MSE, -ELBO, time.
+        worst = [*seeds[:, :3].min(axis=0), *seeds[:, 3:].max(axis=0)]
         assert np.all(np.abs(rows["worst"] - np.array(worst)) <= rounding)
-        assert 0 < rows["worst"][1] <= 1
+        assert 0 < rows["worst"][1] <= 1 and 0 < rows["worst"][2] <= 1
     # PCA does not depend on the seed: one row.
     assert re.findall(r"^PCA\s+2\s+(\S+)\s", out, re.M) == ["3"]
     assert re.search(r"^goal \(skvae\)\s+2\s+>=0\.78", out, re.M)
     ratio = re.search(r"^worst seeds, fit time skvae / flat: (\d+\.\d\d) \(goal <= 1\.5\)$",
                       out, re.M)
     assert ratio and float(ratio.group(1)) > 0
+    spread = re.search(r"^skvae's worst seed: kNN (\d\.\d{3}) below the mean of the seeds "
+                       r"\(goal <= 0\.03\)$", out, re.M)
+    knn = [float(v.split()[0]) for v in re.findall(r"^skvae defaults\s+2\s+(?:3|4)\s+(.*)$",
+                                                   out, re.M)]
+    assert spread and abs(float(spread.group(1)) - (np.mean(knn) - min(knn))) <= 2e-3
 
 
 def test_bench_quality_runs_on_the_digits_without_mnist(tmp_path):
@@ -118,8 +125,9 @@ def test_bench_quality_runs_on_the_digits_without_mnist(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--n-train", "1500"], "--n-train 1500 and --n-test 360: need at least 5 and 21 rows, "
-                            "and at most 1797 together"),
+    (["--n-train", "1500"], "--n-train 1500 and --n-test 360: need at least 21 of each, "
+                            "and at most 1797 rows together"),
+    (["--n-train", "10"], "--n-train 10 and --n-test 360: need at least 21 of each"),
     (["--n-test", "0"], "--n-train 1437 and --n-test 0"),
     (["--models", "pca,plain"], "--models plain: the tutorial's net takes 28x28 images only"),
 ])
@@ -128,3 +136,25 @@ def test_bench_quality_refuses_splits_and_models_the_digits_cannot_give(args, me
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bench_features_prints_each_reducers_mean_and_worst_fold():
+    out = run("bench_features.py", "--epochs", "1", "--folds", "2", "--threads", "1",
+              "--models", "skvae,pca")
+    assert "KFold(2)" in out and "8 components" in out
+    rows = {name: values.split() for name, values in re.findall(
+        r"^(skvae|pca)\s+(\d\.\d{3}\s+\d\.\d{3}\s+.*)$", out, re.M)}
+    assert set(rows) == {"skvae", "pca"}
+    for values in rows.values():
+        mean, worst, _, *folds = map(float, values)
+        assert len(folds) == 2 and worst == min(folds) <= mean
+        assert abs(mean - np.mean(folds)) <= 1e-3
+    # PCA's 8 components separate the digits far above chance (0.1).
+    assert float(rows["pca"][0]) > 0.7
+
+
+def test_bench_features_refuses_unknown_models_and_one_fold():
+    result = run_process("bench_features.py", "--models", "skvae,tsne")
+    assert result.returncode == 2 and "unknown model(s) tsne" in result.stderr
+    result = run_process("bench_features.py", "--folds", "1")
+    assert result.returncode == 2 and "--folds 1: cross-validation needs at least 2" in result.stderr

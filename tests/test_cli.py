@@ -52,6 +52,7 @@ def test_demo_digits(tmp_path, capsys):
     assert choices["likelihood_"] == "bernoulli"
     assert choices["n_components_"] == "2"
     assert choices["neighbor loss weight"] == "200 (neighbor_weight='auto')"
+    assert choices["learning rate"] == "0.006 (lr='auto')"
     assert choices["device_"] in ("cpu", "cuda")
 
 
@@ -75,10 +76,11 @@ def test_demo_more_latent_dims_and_subset(tmp_path, capsys):
     _check_pngs(tmp_path)
     printed = capsys.readouterr().out
     assert "225 images" in printed  # 75% of 300 train
-    # "auto" turns the neighbor loss off beyond 2 latent dimensions.
+    # "auto" halves the neighbor loss's weight with every two dimensions
+    # beyond 2.
     choices = _resolved(printed)
     assert choices["n_components_"] == "3"
-    assert choices["neighbor loss weight"] == "0 (neighbor_weight='auto')"
+    assert choices["neighbor loss weight"] == "141 (neighbor_weight='auto')"
     assert choices["architecture_"] == "conv"
 
 

@@ -137,7 +137,7 @@ def test_pipeline_with_classifier(digits):
 
 def test_grid_search_uses_the_elbo_as_score(digits):
     X, _ = digits
-    search = GridSearchCV(VAETransformer(max_epochs=10, random_state=0),
+    search = GridSearchCV(VAETransformer(max_epochs=10, neighbor_weight=0, random_state=0),
                           {"n_components": [1, 8]}, cv=2).fit(X)
     scores = search.cv_results_["mean_test_score"]
     assert np.all(np.isfinite(scores)) and np.all(scores < 0)

@@ -119,12 +119,54 @@ def test_no_graph_without_the_loss(images_30, digits, monkeypatch):
 
     monkeypatch.setattr(_estimator, "fuzzy_graph", fail)
     VAETransformer(neighbor_weight=0, **TINY).fit(images_30)
-    VAETransformer(n_components=3, **TINY).fit(images_30)
     # Off by default for a conditional model, whose code must leave the class to y.
     X, y = digits
     VAETransformer(conditional=True, **TINY).fit(X[:60], y[:60])
-    with pytest.raises(AssertionError, match="graph built"):
-        VAETransformer(n_components=2, **TINY).fit(images_30)
+    for n_components in (2, 3):
+        with pytest.raises(AssertionError, match="graph built"):
+            VAETransformer(n_components=n_components, **TINY).fit(images_30)
+
+
+def test_auto_weight_halves_with_every_two_dimensions_and_sets_the_learning_rate():
+    vae = VAETransformer()
+    weights = {d: vae._neighbor_weight(d) for d in (1, 2, 4, 8, 10, 11, 16)}
+    assert weights == {1: 200.0, 2: 200.0, 4: 100.0, 8: 25.0, 10: 12.5, 11: 0.0, 16: 0.0}
+    assert VAETransformer(conditional=True)._neighbor_weight(2) == 0.0
+    assert VAETransformer(neighbor_weight=7)._neighbor_weight(16) == 7.0
+    # lr="auto": larger steps while the neighbor loss is on.
+    assert vae._lr(200.0) == vae._lr(12.5) == 6e-3 and vae._lr(0.0) == 2e-3
+    assert VAETransformer(lr=1e-3)._lr(200.0) == 1e-3
+
+
+def test_fitted_net_trains_at_the_resolved_learning_rate(images_30):
+    from conftest import TINY
+
+    params = {**TINY, "lr_schedule": "constant"}
+    on = VAETransformer(n_components=2, **params).fit(images_30)
+    off = VAETransformer(n_components=2, neighbor_weight=0, **params).fit(images_30)
+    assert on.net_.lr == 6e-3 and off.net_.lr == 2e-3
+    assert on.net_.optimizer_.param_groups[0]["lr"] == 6e-3
+    assert on.get_params()["lr"] == "auto"
+    # partial_fit continues at the same rate.
+    assert on.partial_fit(images_30).net_.optimizer_.param_groups[0]["lr"] == 6e-3
+
+
+def test_neighbor_scale_stretches_with_the_dimensions_beyond_two(monkeypatch):
+    from skvae import _net
+
+    seen = []
+    monkeypatch.setattr(_net, "neighbor_embedding_loss",
+                        lambda mu, mu_n, scale, *a: seen.append(scale) or torch.zeros(len(mu)))
+    criterion = _net.NegativeELBO(neighbor_weight=1.0, neighbor_scale=4.0)
+    for d in (1, 2, 8):
+        vae_module = _net.build_vae(architecture="mlp", event_shape=(6,), likelihood="gaussian",
+                                    latent_dim=d, hidden_dim=8)
+        vae_module.train()
+        x = torch.rand(4, 6)
+        batch = _net.Batch(x, x_neighbor=torch.rand(4, 1, 6), index=torch.arange(4),
+                           neighbor_index=torch.arange(4, 8)[:, None])
+        criterion.terms(vae_module(x, None), batch, vae_module)
+    assert seen == [4.0, 4.0, 1.0]
 
 
 def test_graph_of_a_conditional_model_stays_within_classes(digits, monkeypatch):

@@ -22,8 +22,8 @@ def plot_history(vae, ax=None):
     its ``train_loss``, the objective trained on, drawn instead, under the
     label "train (objective)".
 
-    While the neighbor-preserving loss is on (by default for
-    ``n_components=2``), the objective trained on is the negative ELBO plus
+    While the neighbor-preserving loss is on (by default up to
+    ``n_components=10``), the objective trained on is the negative ELBO plus
     the weighted neighbor term (``train_neighbor``), which is often the
     larger of the two. That term is drawn in a panel of its own below
     ``ax``, sharing its epoch axis, so that the -ELBO axis shows only the

@@ -21,7 +21,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression

@@ -68,7 +68,7 @@ override(globals())
 if DATASET == "digits":
     X, y = load_digits(return_X_y=True)  # (n, 64), pixel values 0..16
     image_shape = (8, 8)
-    params = {"architecture": "mlp", "batch_size": 128, "lr": 3e-3}
+    params = {"architecture": "mlp", "batch_size": 128}
 else:
     X, y = load_mnist("test", data_home=os.environ.get("SKVAE_MNIST_DIR"),
                       return_X_y=True)
@@ -120,8 +120,9 @@ ax.set_title("GridSearchCV: mean and std over 3 folds")
 # %%
 # The codes as features, against PCA
 # -----------------------------------
-# The default neighbor term is back on here: it gathers the codes by
-# neighborhood, which the classifier finds easier to separate.
+# The default neighbor term is back on here (up to 10 components): it
+# gathers the codes by neighborhood, which the classifier finds easier to
+# separate.
 for name, reducer in [
     (f"VAETransformer(n_components={best})",
      vae.set_params(n_components=best, neighbor_weight="auto")),

@@ -70,7 +70,7 @@ else:
     X, y = (digits.images / 16).astype(np.float32), digits.target
     name, epochs, grid = "8x8 digit", EPOCHS or 80, GRID or 8
     # Dense layers train 8x8 images several times faster on a CPU.
-    params = {"architecture": "mlp", "batch_size": 64, "lr": 3e-3}
+    params = {"architecture": "mlp", "batch_size": 64}
 X, y = X[:N_SAMPLES], y[:N_SAMPLES]
 n_test = len(X) // 5
 X_train, X_test, y_test = X[:-n_test], X[-n_test:], y[-n_test:]

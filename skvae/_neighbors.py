@@ -1,4 +1,4 @@
-"""The neighbor graph of the training data that a 2-D map is trained to keep.
+"""The neighbor graph of the training data that the codes are trained to keep.
 
 UMAP's fuzzy k-nearest-neighbor graph (McInnes et al., 2018): each row's
 k nearest neighbors get a membership in (0, 1] that decays with distance

@@ -131,7 +131,7 @@ def test_pipeline_with_classifier(digits):
         warnings.filterwarnings("ignore", "X ranges from", UserWarning)
         accuracy = pipe.score(X_test, y_test)
     # Chance is 0.1, and so is the accuracy on an untrained encoder's codes
-    # (0.08); this model reaches about 0.66.
+    # (0.08).
     assert accuracy > 0.55
 
 

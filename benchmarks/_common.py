@@ -1,10 +1,12 @@
 """Shared pieces of skvae's benchmarks: data, the plain PyTorch port, metrics.
 
 Plain PyTorch and scikit-learn only (no skvae internals), so the reference
-numbers do not move when skvae changes.
+numbers do not move when skvae changes; umap-learn where it is installed.
 """
 
 import argparse
+import functools
+import importlib.util
 import os
 import platform
 import time
@@ -33,6 +35,40 @@ def add_common_args(parser: argparse.ArgumentParser, *, epochs):
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="torch threads for every model (default: torch's, one per core)")
     return parser
+
+
+def model_names(parser, text, choices):
+    """The models ``--models`` names, in order and once each; an unknown one is an error."""
+    names = list(dict.fromkeys(text.split(",")))
+    unknown = set(names) - set(choices)
+    if unknown:
+        parser.error(f"--models: unknown model(s) {', '.join(sorted(unknown))}; "
+                     f"choose from {', '.join(choices)}")
+    return names
+
+
+def without_missing_umap(names):
+    """``names`` without "umap" if umap-learn is not installed, saying so."""
+    if "umap" in names and importlib.util.find_spec("umap") is None:
+        print("UMAP: umap-learn is not installed (pip install umap-learn); skipped")
+        return [name for name in names if name != "umap"]
+    return names
+
+
+@functools.cache
+def warm_up_umap():
+    """Compile UMAP's numba functions on a small sample, so no timed fit pays for it.
+
+    Call it just before the first UMAP fit, not at start: the 2-D map's
+    training amplifies the smallest numeric differences, and its results
+    move (within the spread of the seeds) in a process that has run
+    umap-learn's compiled code first. Models that run before UMAP's first
+    fit therefore come out as they would without UMAP.
+    """
+    import umap
+
+    rng = np.random.RandomState(0)
+    umap.UMAP(n_epochs=10, random_state=0).fit(rng.rand(200, 8)).transform(rng.rand(20, 8))
 
 
 def positive_int(text):

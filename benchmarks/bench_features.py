@@ -6,9 +6,9 @@ digits as 64 features, with each reducer at ``--n-components`` (default 8):
 skvae's defaults on the table, skvae with ``image_shape=(8, 8)`` (its conv
 net), skvae without its neighbor loss (``neighbor_weight=0``, on the
 table), UMAP's defaults (if umap-learn is installed; its numba functions
-are compiled before its timed runs, after skvae's) and PCA. Per model: the mean accuracy
-over the folds, the worst fold's, and the wall time of the whole
-cross-validation. The goal: skvae within ``GOAL_GAP`` of UMAP on the mean
+are compiled before its timed runs, after skvae's) and PCA. Per model:
+the mean accuracy over the folds, the worst fold's, and the wall time of
+the whole cross-validation. The goal: skvae within ``GOAL_GAP`` of UMAP on the mean
 and on the worst fold, in the same run.
 
     python benchmarks/bench_features.py [--n-components 8] [--folds 5] [--seed 0]
@@ -17,7 +17,6 @@ and on the worst fold, in the same run.
 """
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -29,8 +28,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Timer, add_common_args, apply_common_args, header, positive_int  # noqa: E402
-from bench_quality import warm_up_umap  # noqa: E402
+from _common import (  # noqa: E402
+    Timer,
+    add_common_args,
+    apply_common_args,
+    header,
+    model_names,
+    positive_int,
+    warm_up_umap,
+    without_missing_umap,
+)
 
 from skvae import VAETransformer  # noqa: E402
 
@@ -63,11 +70,7 @@ def main(argv=None):
                              "(default: all; umap only if umap-learn is installed)")
     args = parser.parse_args(argv)
     apply_common_args(args)
-    names = list(dict.fromkeys(args.models.split(",")))
-    unknown = set(names) - set(DEFAULT_MODELS.split(","))
-    if unknown:
-        parser.error(f"--models: unknown model(s) {', '.join(sorted(unknown))}; "
-                     f"choose from {DEFAULT_MODELS.replace(',', ', ')}")
+    names = model_names(parser, args.models, DEFAULT_MODELS.split(","))
     if args.folds < 2:
         parser.error(f"--folds {args.folds}: cross-validation needs at least 2")
 
@@ -76,9 +79,7 @@ def main(argv=None):
     print(f"scikit-learn's digits, {len(X)} rows of 64 features; MinMaxScaler -> reducer "
           f"({args.n_components} components) -> LogisticRegression; KFold({args.folds}); "
           f"{args.epochs} epochs; seed {args.seed}")
-    if "umap" in names and importlib.util.find_spec("umap") is None:
-        print("UMAP: umap-learn is not installed (pip install umap-learn); skipped")
-        names.remove("umap")
+    names = without_missing_umap(names)
     cols = f"{'model':<16}{'mean acc':>10}{'worst fold':>12}{'time (s)':>10}  folds"
     print(cols)
     print("-" * len(cols))

@@ -31,8 +31,6 @@ and on how far the worst seed's kNN accuracy falls below the mean.
 """
 
 import argparse
-import functools
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -49,10 +47,13 @@ from _common import (  # noqa: E402
     header,
     knn_accuracy,
     load_mnist_test,
+    model_names,
     plain_port_metrics,
     positive_int,
     recon_mse,
     train_plain_port,
+    warm_up_umap,
+    without_missing_umap,
 )
 
 from skvae import VAETransformer  # noqa: E402
@@ -103,23 +104,6 @@ def run_flat(*args):
     return run_vae(*args, neighbor_weight=0)
 
 
-@functools.cache
-def warm_up_umap():
-    """Compile UMAP's numba functions on a small sample, so no timed fit pays for it.
-
-    Called just before the first UMAP fit, not at start: the 2-D map's
-    training amplifies the smallest numeric differences, and its results
-    move (within the spread of the seeds) in a process that has run
-    umap-learn's compiled code first. With the default order of
-    ``--models``, the first latent size's skvae rows therefore come out as
-    they would without UMAP; later sizes' and other orders' run after it.
-    """
-    import umap
-
-    rng = np.random.RandomState(0)
-    umap.UMAP(n_epochs=10, random_state=0).fit(rng.rand(200, 8)).transform(rng.rand(20, 8))
-
-
 def run_umap(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
     import umap
 
@@ -160,9 +144,9 @@ def fmt(value, spec, width):
 
 
 def print_row(name, latent_dim, seed, knn, trust_test, trust_train, mse, nelbo, seconds):
-    print(f"{name:<22}{latent_dim:>10}{seed:>6}{fmt(knn, '.3f', 11)}{fmt(trust_test, '.4f', 10)}"
-          f"{fmt(trust_train, '.4f', 13)}{fmt(mse, '.4f', 11)}{fmt(nelbo, '.1f', 14)}"
-          f"{fmt(seconds, '.1f', 14)}", flush=True)
+    print(f"{name:<22}{latent_dim:>10}{seed:>6}{fmt(knn, '.3f', 11)}"
+          f"{fmt(trust_test, '.4f', 10)}{fmt(trust_train, '.4f', 13)}{fmt(mse, '.4f', 11)}"
+          f"{fmt(nelbo, '.1f', 14)}{fmt(seconds, '.1f', 14)}", flush=True)
 
 
 def print_goals(latent_dim, summary, spread, dataset, reverse):
@@ -182,7 +166,8 @@ def print_goals(latent_dim, summary, spread, dataset, reverse):
         print(f"worst seeds, fit time skvae / UMAP: {skvae[5] / umap[5]:.2f} "
               f"(goal <= {UMAP_TIME_RATIO})", flush=True)
     if {"skvae", "flat"} <= summary.keys():
-        print(f"worst seeds, fit time skvae / flat: {summary['skvae'][5] / summary['flat'][5]:.2f} "
+        ratio = summary["skvae"][5] / summary["flat"][5]
+        print(f"worst seeds, fit time skvae / flat: {ratio:.2f} "
               f"(goal <= {FIT_TIME_RATIO})", flush=True)
     if "skvae" in spread and latent_dim == 2:
         print(f"skvae's worst seed: kNN {spread['skvae']:.3f} below the mean of the seeds "
@@ -218,11 +203,7 @@ def main(argv=None):
                "umap": ("UMAP", run_umap),
                "plain": ("plain PyTorch port", run_plain),
                "pca": ("PCA", run_pca)}
-    names = list(dict.fromkeys(args.models.split(",")))
-    unknown = set(names) - set(runners)
-    if unknown:
-        parser.error(f"--models: unknown model(s) {', '.join(sorted(unknown))}; "
-                     f"choose from {', '.join(runners)}")
+    names = model_names(parser, args.models, runners)
     if args.dataset == "digits" and "plain" in names:
         if args.models != DEFAULT_MODELS:
             parser.error("--models plain: the tutorial's net takes 28x28 images only; "
@@ -258,9 +239,7 @@ def main(argv=None):
     data = "MNIST test split" if args.dataset == "mnist" else "scikit-learn's digits"
     print(f"{data}: {ends[0]} {len(Xtr)} images to train, {ends[1]} {len(Xte)} "
           f"to test; {args.epochs} epochs; seeds {', '.join(map(str, seeds))}")
-    if "umap" in names and importlib.util.find_spec("umap") is None:
-        print("UMAP: umap-learn is not installed (pip install umap-learn); skipped")
-        names.remove("umap")
+    names = without_missing_umap(names)
     cols = f"{'model':<22}{'latent_dim':>10}{'seed':>6}{'kNN-5 acc':>11}{'trust-10':>10}" \
            f"{'train trust':>13}{'recon MSE':>11}{'-ELBO (nats)':>14}{'fit time (s)':>14}"
     print(cols)
@@ -276,11 +255,12 @@ def main(argv=None):
                 results.append(runner(Xtr, Xte, ytr, yte, latent_dim, args.epochs,
                                       args.device, seed))
                 print_row(name, latent_dim, seed, *results[-1])
-            if len(results) > 1:
-                print_row(name, latent_dim, "mean", *np.mean(results, axis=0))
-                print_row(name, latent_dim, "worst", *worst(results))
-                spread[key] = np.mean(results, axis=0)[0] - worst(results)[0]
             summary[key] = worst(results)
+            if len(results) > 1:
+                mean = np.mean(results, axis=0)
+                print_row(name, latent_dim, "mean", *mean)
+                print_row(name, latent_dim, "worst", *summary[key])
+                spread[key] = mean[0] - summary[key][0]
         print_goals(latent_dim, summary, spread, args.dataset, args.reverse)
 
 

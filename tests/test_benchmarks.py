@@ -157,4 +157,5 @@ def test_bench_features_refuses_unknown_models_and_one_fold():
     result = run_process("bench_features.py", "--models", "skvae,tsne")
     assert result.returncode == 2 and "unknown model(s) tsne" in result.stderr
     result = run_process("bench_features.py", "--folds", "1")
-    assert result.returncode == 2 and "--folds 1: cross-validation needs at least 2" in result.stderr
+    assert result.returncode == 2
+    assert "--folds 1: cross-validation needs at least 2" in result.stderr

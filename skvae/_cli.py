@@ -46,8 +46,8 @@ _DEMO_DESCRIPTION = """\
 Train a convolutional variational autoencoder (Bernoulli pixels in [0, 1])
 on a small image data set, compare it with PCA using the same number of
 components, and save its figures. The model's resolved choices (architecture,
-likelihood, latent dimensions, neighbor loss weight, learning rate, device) are
-printed after training.
+likelihood, latent dimensions, neighbor loss weight, learning rate, weight
+decay, device) are printed after training.
 
 Datasets:
   digits  scikit-learn's embedded 8x8 handwritten digits (1,797 images,
@@ -184,6 +184,8 @@ def _resolved_choices(vae):
         ("n_components_", str(vae.n_components_)),
         ("neighbor loss weight", f"{weight:.3g} ({source})"),
         ("learning rate", f"{vae.net_.lr:.3g} (lr={vae.lr!r})"),
+        ("weight decay", f"{vae.net_.optimizer_.param_groups[0]['weight_decay']:.3g} "
+                         f"(weight_decay={vae.weight_decay!r})"),
         ("device_", str(vae.device_)),
     ]
 

@@ -8,6 +8,7 @@ the inference methods read the fitted net.
 """
 
 import math
+from collections import namedtuple
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -60,6 +61,16 @@ AUTO_NEIGHBOR_WEIGHT, MAX_AUTO_DIMS = 200.0, 10
 #: ``lr="auto"``: the first while the neighbor loss is on, whose layout
 #: forms from larger steps than the ELBO alone takes well; else the second.
 AUTO_LR_NEIGHBORS, AUTO_LR = 6e-3, 2e-3
+#: ``weight_decay="auto"``: the first while the neighbor loss is on, which
+#: orders the codes itself and whose larger steps decay the weights more
+#: per step (AdamW shrinks them by ``lr * weight_decay``); else the second,
+#: which on the decoder's first layer makes every unit of code costlier, so
+#: that a plain VAE's codes cluster more by content.
+AUTO_WEIGHT_DECAY_NEIGHBORS, AUTO_WEIGHT_DECAY = 0.03, 0.3
+
+#: What one fit trains with, once "auto" is resolved: the neighbor loss's
+#: weight, the peak learning rate and the weight decay.
+_Training = namedtuple("_Training", ["neighbor_weight", "lr", "weight_decay"])
 
 
 class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -148,9 +159,13 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         (``functools.partial`` binds more), with its fused kernel where
         torch has one, unless ``foreach`` or ``fused`` is bound.
 
-    weight_decay : float, default=0.3
-        The optimizer's weight decay. On the decoder's first layer it makes
-        every unit of code costlier, so codes cluster more by content.
+    weight_decay : float or "auto", default="auto"
+        The optimizer's weight decay. "auto" is 0.03 while the neighbor
+        loss is on (see ``neighbor_weight``), which orders the codes
+        itself, and 0.3 otherwise, where on the decoder's first layer it
+        makes every unit of code costlier, so that codes cluster more by
+        content. The decay in effect is in
+        ``net_.optimizer_.param_groups``.
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Run after skvae's own, e.g. ``Checkpoint``, ``EpochScoring``,
@@ -334,7 +349,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "optimizer": [callable],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "callbacks": [list, None],
         "neighbor_weight": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -356,7 +371,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         self, n_components=2, *, architecture="auto", likelihood="auto", beta=1.0,
         conditional=False, adversary_weight=5.0, image_shape=None, channels=(32, 64),
         hidden_dim=256, max_epochs=30, batch_size=32, lr="auto", lr_schedule="onecycle",
-        kl_warmup_epochs=0, optimizer=torch.optim.AdamW, weight_decay=0.3, callbacks=None,
+        kl_warmup_epochs=0, optimizer=torch.optim.AdamW, weight_decay="auto", callbacks=None,
         neighbor_weight="auto", n_neighbors=15, sampler="gmm", n_sampler_components=10,
         early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=10, warm_start=False, precision="fp32",
@@ -481,8 +496,8 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             # A warm-started fit holds out the same rows as the fit before it.
             split_seed = self._split_seed if continuing else seed
             weight = self._neighbor_weight(module["latent_dim"])
-            lr = self._lr(weight)
-            net = self._make_net(module, weight, lr, incremental=incremental,
+            training = self._training(weight)
+            net = self._make_net(module, training, incremental=incremental,
                                  split_seed=split_seed, device=device)
             # Continuing draws another seed each call, so that it does not
             # replay the first epochs' shuffling and noise.
@@ -497,7 +512,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
                 graph = fuzzy_graph(X, self.n_neighbors, random_state=seed,
                                     groups=None if condition is None else condition.argmax(axis=1))
             if self.verbose:
-                print(self._describe(module, weight, lr, device), flush=True)
+                print(self._describe(module, training, device), flush=True)
             with _seeded_torch(seed, device):
                 net.partial_fit(TrainingData(X, condition, graph))
             sample = self._code_sample_of(net, X, seed, merge=incremental and continuing)
@@ -698,16 +713,19 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             return AUTO_NEIGHBOR_WEIGHT * 2.0 ** (-max(0, n_components - 2) / 2)
         return float(self.neighbor_weight)
 
-    def _lr(self, neighbor_weight):
-        """The peak learning rate that ``lr`` stands for."""
-        if self.lr == "auto":
-            return AUTO_LR_NEIGHBORS if neighbor_weight else AUTO_LR
-        return float(self.lr)
+    def _training(self, neighbor_weight):
+        """The training choices "auto" parameters resolve to, given the neighbor weight."""
+        on = bool(neighbor_weight)
+        lr = (AUTO_LR_NEIGHBORS if on else AUTO_LR) if self.lr == "auto" else self.lr
+        weight_decay = ((AUTO_WEIGHT_DECAY_NEIGHBORS if on else AUTO_WEIGHT_DECAY)
+                        if self.weight_decay == "auto" else self.weight_decay)
+        return _Training(float(neighbor_weight), float(lr), float(weight_decay))
 
-    def _make_net(self, module, neighbor_weight, lr, *, incremental, split_seed, device):
+    def _make_net(self, module, training, *, incremental, split_seed, device):
         """A new, uninitialized net for one ``fit`` (or, ``incremental``, ``partial_fit``).
 
-        ``module`` holds the ``module__*`` parameters. The user's callbacks
+        ``module`` holds the ``module__*`` parameters, ``training`` the
+        resolved training choices (:meth:`_training`). The user's callbacks
         run after skvae's own, so that they see what those set. A
         ``partial_fit`` trains one epoch at the peak learning rate without
         early stopping, as scikit-learn's MLP does.
@@ -729,10 +747,10 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         return VAENet(
             **{f"module__{key}": value for key, value in module.items()},
             criterion__beta=float(self.beta),
-            criterion__neighbor_weight=neighbor_weight,
+            criterion__neighbor_weight=training.neighbor_weight,
             optimizer=self.optimizer,
-            optimizer__weight_decay=float(self.weight_decay),
-            lr=lr,
+            optimizer__weight_decay=training.weight_decay,
+            lr=training.lr,
             max_epochs=1 if incremental else self.max_epochs,
             batch_size=int(self.batch_size),
             train_split=(ValidSplit(self.validation_fraction, random_state=split_seed)
@@ -745,7 +763,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             verbose=int(self.verbose >= 1),
         )
 
-    def _describe(self, module, neighbor_weight, lr, device):
+    def _describe(self, module, training, device):
         """One line on the choices a fit resolved, for ``verbose`` output."""
         if module["architecture"] == "conv":
             net = "convolutional net for {} images".format("x".join(map(str, self.image_shape_)))
@@ -755,11 +773,11 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             if side >= 4 and side * side == self.n_features_in_:
                 net += (f" (if the rows are images, image_shape=({side}, {side}) trains "
                         "the convolutional net)")
-        neighbors = (f", neighbor loss weight {neighbor_weight:.3g}" if neighbor_weight
-                     else ", no neighbor loss")
+        neighbors = (f", neighbor loss weight {training.neighbor_weight:.3g}"
+                     if training.neighbor_weight else ", no neighbor loss")
         return (f"VAETransformer: a {net}, {module['likelihood']} likelihood, "
                 f"{module['latent_dim']} latent dimensions{neighbors}, learning rate "
-                f"{lr:.3g}, on {device}.")
+                f"{training.lr:.3g}, weight decay {training.weight_decay:.3g}, on {device}.")
 
     def _code_sample_of(self, net, X, seed, *, merge):
         """The code sample the statistics are computed from, for a trained ``net``.

@@ -53,6 +53,7 @@ def test_demo_digits(tmp_path, capsys):
     assert choices["n_components_"] == "2"
     assert choices["neighbor loss weight"] == "200 (neighbor_weight='auto')"
     assert choices["learning rate"] == "0.006 (lr='auto')"
+    assert choices["weight decay"] == "0.03 (weight_decay='auto')"
     assert choices["device_"] in ("cpu", "cuda")
 
 

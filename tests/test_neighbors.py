@@ -127,18 +127,21 @@ def test_no_graph_without_the_loss(images_30, digits, monkeypatch):
             VAETransformer(n_components=n_components, **TINY).fit(images_30)
 
 
-def test_auto_weight_halves_with_every_two_dimensions_and_sets_the_learning_rate():
+def test_auto_weight_halves_with_every_two_dimensions_and_sets_lr_and_decay():
     vae = VAETransformer()
     weights = {d: vae._neighbor_weight(d) for d in (1, 2, 4, 8, 10, 11, 16)}
     assert weights == {1: 200.0, 2: 200.0, 4: 100.0, 8: 25.0, 10: 12.5, 11: 0.0, 16: 0.0}
     assert VAETransformer(conditional=True)._neighbor_weight(2) == 0.0
     assert VAETransformer(neighbor_weight=7)._neighbor_weight(16) == 7.0
-    # lr="auto": larger steps while the neighbor loss is on.
-    assert vae._lr(200.0) == vae._lr(12.5) == 6e-3 and vae._lr(0.0) == 2e-3
-    assert VAETransformer(lr=1e-3)._lr(200.0) == 1e-3
+    # lr="auto": larger steps while the neighbor loss is on; weight_decay="auto":
+    # less decay.
+    assert vae._training(200.0) == vae._training(200) == (200.0, 6e-3, 0.03)
+    assert vae._training(12.5) == (12.5, 6e-3, 0.03)
+    assert vae._training(0.0) == (0.0, 2e-3, 0.3)
+    assert VAETransformer(lr=1e-3, weight_decay=0.5)._training(200.0) == (200.0, 1e-3, 0.5)
 
 
-def test_fitted_net_trains_at_the_resolved_learning_rate(images_30):
+def test_fitted_net_trains_at_the_resolved_learning_rate_and_decay(images_30):
     from conftest import TINY
 
     params = {**TINY, "lr_schedule": "constant"}
@@ -146,9 +149,12 @@ def test_fitted_net_trains_at_the_resolved_learning_rate(images_30):
     off = VAETransformer(n_components=2, neighbor_weight=0, **params).fit(images_30)
     assert on.net_.lr == 6e-3 and off.net_.lr == 2e-3
     assert on.net_.optimizer_.param_groups[0]["lr"] == 6e-3
-    assert on.get_params()["lr"] == "auto"
-    # partial_fit continues at the same rate.
-    assert on.partial_fit(images_30).net_.optimizer_.param_groups[0]["lr"] == 6e-3
+    assert [g["weight_decay"] for g in on.net_.optimizer_.param_groups] == [0.03]
+    assert [g["weight_decay"] for g in off.net_.optimizer_.param_groups] == [0.3]
+    assert on.get_params()["lr"] == on.get_params()["weight_decay"] == "auto"
+    # partial_fit continues at the same rate and decay.
+    group = on.partial_fit(images_30).net_.optimizer_.param_groups[0]
+    assert group["lr"] == 6e-3 and group["weight_decay"] == 0.03
 
 
 def test_neighbor_scale_stretches_with_the_dimensions_beyond_two(monkeypatch):

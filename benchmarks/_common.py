@@ -68,7 +68,10 @@ def warm_up_umap():
     import umap
 
     rng = np.random.RandomState(0)
-    umap.UMAP(n_epochs=10, random_state=0).fit(rng.rand(200, 8)).transform(rng.rand(20, 8))
+    # Enough rows for the approximate neighbor search (pynndescent) that
+    # umap-learn uses from 4,096 rows on, as well as for the exact one.
+    for n in (200, 5000):
+        umap.UMAP(n_epochs=10, random_state=0).fit(rng.rand(n, 8)).transform(rng.rand(20, 8))
 
 
 def positive_int(text):

@@ -5,6 +5,7 @@ numbers do not move when skvae changes; umap-learn where it is installed.
 """
 
 import argparse
+import ast
 import functools
 import importlib.util
 import os
@@ -37,6 +38,32 @@ def add_common_args(parser: argparse.ArgumentParser, *, epochs):
     return parser
 
 
+def add_estimator_args(parser):
+    """``--set NAME=VALUE``: parameters of the skvae models other than their defaults."""
+    parser.add_argument("--set", dest="estimator_params", action="append", default=[],
+                        type=estimator_param, metavar="NAME=VALUE",
+                        help="a VAETransformer parameter for the skvae models, e.g. "
+                             "--set weight_decay=0.1 (repeatable; the value is read as a "
+                             "Python literal, else as a string)")
+    return parser
+
+
+def estimator_param(text):
+    """An argparse type: ``NAME=VALUE``, a parameter of ``VAETransformer``, as a pair."""
+    from skvae import VAETransformer
+
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE; got {text!r}")
+    if name not in VAETransformer().get_params():
+        raise argparse.ArgumentTypeError(f"{name!r} is not a VAETransformer parameter")
+    try:
+        value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass
+    return name, value
+
+
 def model_names(parser, text, choices):
     """The models ``--models`` names, in order and once each; an unknown one is an error."""
     names = list(dict.fromkeys(text.split(",")))
@@ -57,7 +84,7 @@ def without_missing_umap(names):
 
 @functools.cache
 def warm_up_umap():
-    """Compile UMAP's numba functions on a small sample, so no timed fit pays for it.
+    """Compile UMAP's numba functions on random rows, so no timed fit pays for it.
 
     Call it just before the first UMAP fit, not at start: the 2-D map's
     training amplifies the smallest numeric differences, and its results

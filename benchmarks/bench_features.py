@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     Timer,
     add_common_args,
+    add_estimator_args,
     apply_common_args,
     header,
     model_names,
@@ -46,7 +47,7 @@ GOAL_GAP = 0.03
 DEFAULT_MODELS = "skvae,skvae-images,flat,umap,pca"
 
 
-def reducer(key, n_components, epochs, device, seed):
+def reducer(key, n_components, epochs, device, seed, params=None):
     if key == "umap":
         import umap
 
@@ -54,8 +55,8 @@ def reducer(key, n_components, epochs, device, seed):
         return umap.UMAP(n_components=n_components, random_state=seed)
     if key == "pca":
         return PCA(n_components=n_components, random_state=seed)
-    params = {"skvae-images": {"image_shape": (8, 8)},
-              "flat": {"neighbor_weight": 0}}.get(key, {})
+    params = {**(params or {}), **{"skvae-images": {"image_shape": (8, 8)},
+                                   "flat": {"neighbor_weight": 0}}.get(key, {})}
     return VAETransformer(n_components=n_components, max_epochs=epochs, device=device,
                           random_state=seed, **params)
 
@@ -68,8 +69,10 @@ def main(argv=None):
     parser.add_argument("--models", default=DEFAULT_MODELS,
                         help="comma-separated, of skvae, skvae-images, flat, umap and pca "
                              "(default: all; umap only if umap-learn is installed)")
+    add_estimator_args(parser)
     args = parser.parse_args(argv)
     apply_common_args(args)
+    params = dict(args.estimator_params)
     names = model_names(parser, args.models, DEFAULT_MODELS.split(","))
     if args.folds < 2:
         parser.error(f"--folds {args.folds}: cross-validation needs at least 2")
@@ -79,6 +82,8 @@ def main(argv=None):
     print(f"scikit-learn's digits, {len(X)} rows of 64 features; MinMaxScaler -> reducer "
           f"({args.n_components} components) -> LogisticRegression; KFold({args.folds}); "
           f"{args.epochs} epochs; seed {args.seed}")
+    if params:
+        print("skvae models with " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
     names = without_missing_umap(names)
     cols = f"{'model':<16}{'mean acc':>10}{'worst fold':>12}{'time (s)':>10}  folds"
     print(cols)
@@ -87,7 +92,7 @@ def main(argv=None):
     for key in names:
         pipe = make_pipeline(MinMaxScaler(clip=True),
                              reducer(key, args.n_components, args.epochs, args.device,
-                                     args.seed),
+                                     args.seed, params),
                              LogisticRegression(max_iter=2000))
         with Timer(args.device) as t:
             scores[key] = cross_val_score(pipe, X, y, cv=KFold(args.folds))

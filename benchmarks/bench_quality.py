@@ -4,15 +4,14 @@ Trains on the first 8,000 images of the MNIST test split and scores on the
 last 2,000, as every MNIST figure of the docs does (``--reverse`` swaps the
 ends: train on the last 8,000, score on the first 2,000). ``--dataset digits`` takes
 scikit-learn's 8x8 digits instead (first 1,437 to train, last 360 to
-score), which played no part in choosing the defaults. Per model: kNN-5
+score). Per model: kNN-5
 accuracy of the test codes (fitted on the train codes), trustworthiness of
 the test codes (scikit-learn's, 10 neighbors: are the map's neighbors
 neighbors in pixel space?), reconstruction MSE per pixel of ``inverse_transform(transform(X))``,
 -ELBO in nats (``-score``), and the fit wall time.
 
 Models: ``skvae`` (the defaults), ``flat`` (the defaults without the
-neighbor loss, ``neighbor_weight=0``: the defaults before it, the fit-time
-reference), ``umap`` (umap-learn's defaults, if installed; its
+neighbor loss, ``neighbor_weight=0``, the fit-time reference), ``umap`` (umap-learn's defaults, if installed; its
 ``inverse_transform`` takes over a second an image, so no MSE), ``plain``
 (the Keras tutorial's conv VAE as plain PyTorch, bugs fixed; 28x28 images,
 so MNIST only) and ``pca``.
@@ -31,6 +30,7 @@ and on how far the worst seed's kNN accuracy falls below the mean.
 """
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     Timer,
     add_common_args,
+    add_estimator_args,
     apply_common_args,
     header,
     knn_accuracy,
@@ -96,12 +97,12 @@ def run_vae(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed, **params):
             recon_mse(vae.inverse_transform(Zte), Xte), -vae.score(Xte), t.seconds)
 
 
-def run_skvae(*args):
-    return run_vae(*args)
+def run_skvae(*args, **params):
+    return run_vae(*args, **params)
 
 
-def run_flat(*args):
-    return run_vae(*args, neighbor_weight=0)
+def run_flat(*args, **params):
+    return run_vae(*args, **{**params, "neighbor_weight": 0})
 
 
 def run_umap(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
@@ -179,8 +180,7 @@ def main(argv=None):
                              epochs=30)
     parser.add_argument("--dataset", choices=("mnist", "digits"), default="mnist",
                         help="the MNIST test split, or scikit-learn's 8x8 digits (1,797 "
-                             "images, a dataset that played no part in choosing the defaults; "
-                             "--data-home is then unused)")
+                             "images; --data-home is then unused)")
     parser.add_argument("--n-train", type=int, default=None,
                         help="train on the first N images (default 8000 MNIST, 1437 digits)")
     parser.add_argument("--n-test", type=int, default=None,
@@ -195,11 +195,14 @@ def main(argv=None):
                         help="comma-separated models to run, of skvae, flat, umap, plain "
                              "and pca (default: all; umap only if umap-learn is installed, "
                              "plain only on MNIST)")
+    add_estimator_args(parser)
     args = parser.parse_args(argv)
     apply_common_args(args)
+    params = dict(args.estimator_params)
 
-    runners = {"skvae": ("skvae defaults", run_skvae),
-               "flat": ("neighbor_weight=0", run_flat),
+    runners = {"skvae": ("skvae defaults" if not params else "skvae, --set",
+                         functools.partial(run_skvae, **params)),
+               "flat": ("neighbor_weight=0", functools.partial(run_flat, **params)),
                "umap": ("UMAP", run_umap),
                "plain": ("plain PyTorch port", run_plain),
                "pca": ("PCA", run_pca)}
@@ -239,6 +242,8 @@ def main(argv=None):
     data = "MNIST test split" if args.dataset == "mnist" else "scikit-learn's digits"
     print(f"{data}: {ends[0]} {len(Xtr)} images to train, {ends[1]} {len(Xte)} "
           f"to test; {args.epochs} epochs; seeds {', '.join(map(str, seeds))}")
+    if params:
+        print("skvae models with " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
     names = without_missing_umap(names)
     cols = f"{'model':<22}{'latent_dim':>10}{'seed':>6}{'kNN-5 acc':>11}{'trust-10':>10}" \
            f"{'train trust':>13}{'recon MSE':>11}{'-ELBO (nats)':>14}{'fit time (s)':>14}"

@@ -156,7 +156,8 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
 
     optimizer : torch optimizer class, default=torch.optim.AdamW
         Called as ``optimizer(params, lr=lr, weight_decay=weight_decay)``
-        (``functools.partial`` binds more), with its fused kernel where
+        (``functools.partial`` binds more; the estimator's ``lr`` and
+        ``weight_decay`` override what it binds for these two), with its fused kernel where
         torch has one, unless ``foreach`` or ``fused`` is bound.
 
     weight_decay : float or "auto", default="auto"
@@ -164,7 +165,9 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         loss is on (see ``neighbor_weight``), which orders the codes
         itself, and 0.3 otherwise, where on the decoder's first layer it
         makes every unit of code costlier, so that codes cluster more by
-        content. The decay in effect is in
+        content. Both values suit AdamW's decoupled decay, which shrinks
+        the weights by ``lr * weight_decay`` at every step; set a number
+        for another optimizer. The decay in effect is in
         ``net_.optimizer_.param_groups``.
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
@@ -233,7 +236,8 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
 
     verbose : int, default=0
         1 prints the choices a fit resolved (architecture, likelihood,
-        neighbor loss, learning rate, device) and the losses of each epoch;
+        neighbor loss, learning rate, weight decay, device) and the losses
+        of each epoch;
         2 also shows a progress bar. A fit of MNIST-sized data takes minutes on a CPU:
         ``verbose=2`` shows how far it is.
 

@@ -159,3 +159,28 @@ def test_bench_features_refuses_unknown_models_and_one_fold():
     result = run_process("bench_features.py", "--folds", "1")
     assert result.returncode == 2
     assert "--folds 1: cross-validation needs at least 2" in result.stderr
+
+
+@pytest.mark.parametrize("script, rows", [
+    ("bench_quality.py", r"^(skvae, --set|neighbor_weight=0)\s+2\s+0\s+(\S+\s+\S+\s+\S+)"),
+    ("bench_features.py", r"^(skvae|flat)\s+(\d\.\d{3}\s+\d\.\d{3})"),
+])
+def test_benchmarks_pass_set_parameters_to_the_skvae_models(script, rows):
+    # --set neighbor_weight=0 makes the skvae model the flat one: the same figures.
+    args = (["--dataset", "digits", "--latent-dims", "2", "--n-train", "300", "--n-test",
+             "100"] if script == "bench_quality.py" else ["--folds", "2"])
+    out = run(script, "--epochs", "1", "--threads", "1", "--models", "skvae,flat",
+              "--set", "neighbor_weight=0", "--set", "lr=0.002", *args)
+    assert "skvae models with neighbor_weight=0, lr=0.002" in out
+    found = dict(re.findall(rows, out, re.M))
+    assert len(found) == 2 and len(set(found.values())) == 1, found
+
+
+@pytest.mark.parametrize("value, message", [
+    ("weight_decay", "expected NAME=VALUE; got 'weight_decay'"),
+    ("decay=0.1", "'decay' is not a VAETransformer parameter"),
+])
+def test_benchmarks_refuse_a_malformed_set(value, message):
+    for script in ("bench_quality.py", "bench_features.py"):
+        result = run_process(script, "--set", value)
+        assert result.returncode == 2 and message in result.stderr

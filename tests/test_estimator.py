@@ -61,6 +61,7 @@ def test_training_improves_the_elbo(digits):
                             r"range \[1, inf\)"),
         ({"adversary_weight": -1.0}, "'adversary_weight' parameter"),
         ({"weight_decay": float("nan")}, "'weight_decay' parameter"),
+        ({"weight_decay": "big"}, "'weight_decay' parameter"),
         ({"beta": float("nan")}, "'beta' parameter"),
         ({"lr": float("inf")}, "'lr' parameter"),
         ({"precision": "fp8"}, "'precision' parameter"),

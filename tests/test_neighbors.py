@@ -390,3 +390,16 @@ def test_no_min_k_dist_scale_floor_unlike_umap_learn():
     # Both give full membership to the nearest neighbor, none to the far ones.
     np.testing.assert_allclose(ours[0, 0], theirs[0, 0])
     assert ours[0, 4:].max() < 1e-30 and theirs[0, 4:].max() < 1e-30
+
+
+def test_continued_training_resolves_auto_again_after_set_params(images_30):
+    from conftest import TINY
+
+    vae = VAETransformer(n_components=2, neighbor_weight=0, warm_start=True,
+                         lr_schedule="constant", **TINY)
+    group = vae.fit(images_30).net_.optimizer_.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (2e-3, 0.3)
+    vae.set_params(neighbor_weight=5)
+    group = vae.fit(images_30).net_.optimizer_.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (6e-3, 0.03)
+    assert vae.net_.criterion_.neighbor_weight == 5.0 and vae.n_iter_ == 2

@@ -214,8 +214,21 @@ class KLWarmup(Callback):
         self._set(net, self.beta)
 
 
+#: A training batch's loss this many times (in distance) above the best
+#: epoch's mean so far, in units of that mean's magnitude (at least 1),
+#: counts as diverged: a step too large has thrown the weights where the
+#: loss is finite but training does not come back from.
+EXPLODED_FACTOR = 1000.0
+
+
 class DivergenceCheck(Callback):
-    """Stop training at the first batch whose loss is NaN or infinite.
+    """Stop training at the first batch whose loss is NaN, infinite or exploded.
+
+    A training batch's loss has exploded when it lies more than
+    ``EXPLODED_FACTOR`` times the best (lowest) epoch-mean training loss
+    so far above it, measured in units of that mean's magnitude (at least
+    1); the first epoch, which has no mean to compare with, is only checked
+    for NaN and infinity.
 
     It reads the loss skorch has just recorded in the batch history, so it
     costs no extra device sync, and raises :class:`TrainingDivergedError`
@@ -225,7 +238,7 @@ class DivergenceCheck(Callback):
     """
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Count the epoch's batches, for the error message.
+        """Count the epoch's batches, and find the best epoch-mean training loss so far.
 
         Parameters
         ----------
@@ -237,13 +250,16 @@ class DivergenceCheck(Callback):
             Other arguments of skorch's hook, unused.
         """
         self.seen_ = {"train": 0, "valid": 0}
+        # The epochs before this one (skorch has added this epoch's row).
+        self.best_ = min((epoch["train_loss"] for epoch in net.history[:-1]
+                          if "train_loss" in epoch), default=None)
         self.n_batches_ = {
             "train": len(net.get_iterator(dataset_train, training=True)),
             "valid": 0 if dataset_valid is None else len(net.get_iterator(dataset_valid)),
         }
 
     def on_batch_end(self, net, training=False, **kwargs):
-        """Raise if the batch's recorded loss is not finite.
+        """Raise if the batch's recorded loss is not finite, or has exploded.
 
         Parameters
         ----------
@@ -257,15 +273,23 @@ class DivergenceCheck(Callback):
         Raises
         ------
         TrainingDivergedError
-            When the loss is NaN or infinite, naming the epoch and batch.
+            When the loss is NaN, infinite or exploded, naming the epoch and
+            batch.
         """
         prefix = "train" if training else "valid"
         self.seen_[prefix] += 1
         loss = net.history[-1, "batches", -1, prefix + "_loss"]
-        if math.isfinite(loss):
-            return
+        if not math.isfinite(loss):
+            what = f"became {loss}"
+        else:
+            best = self.best_
+            if not training or best is None \
+                    or loss - best <= EXPLODED_FACTOR * max(abs(best), 1.0):
+                return
+            what = (f"exploded to {loss:.4g}, more than {EXPLODED_FACTOR:g} times the best "
+                    f"epoch's mean ({best:.4g}) above it,")
         raise TrainingDivergedError(
-            f"The {prefix} loss became {loss} at epoch {len(net.history)}, batch "
+            f"The {prefix} loss {what} at epoch {len(net.history)}, batch "
             f"{self.seen_[prefix]} of {self.n_batches_[prefix]}. Training stopped; a "
             f"VAETransformer keeps the state it had before this call. Try a lower "
             f"learning rate (lr={net.lr:g} now), e.g. lr={net.lr / 10:g}, or check "

@@ -200,3 +200,68 @@ def test_scoring_the_validation_data_needs_validation_data(images):
         VAETransformer(callbacks=[scoring], **TINY).fit(images)
     vae = VAETransformer(callbacks=[scoring], early_stopping=True, **TINY).fit(images)
     assert len(vae.net_.history[:, "s"]) == 3
+
+
+@pytest.mark.parametrize("best, loss, exploded", [
+    (380.0, 380.0 + 1000 * 380.0 + 1.0, True),
+    (380.0, 380.0 * 2, False),
+    (-500.0, -500.0 + 1000 * 500.0 + 1.0, True),   # a Gaussian model's negative losses
+    (-500.0, 10.0, False),
+    (0.2, 1000.0 + 1.0, True),                     # small losses: units of at least 1
+])
+def test_divergence_check_stops_a_loss_that_exploded(best, loss, exploded):
+    from skorch.history import History
+
+    from skvae._callbacks import DivergenceCheck, TrainingDivergedError
+
+    class Net:
+        lr = 6e-3
+        history = History()
+
+        def get_iterator(self, dataset, training=False):
+            return [None] * 5
+
+    net = Net()
+    for mean in (best + 50.0, best):
+        net.history.new_epoch()
+        net.history.record("train_loss", mean)
+    net.history.new_epoch()
+    check = DivergenceCheck()
+    check.on_epoch_begin(net, dataset_train=[])
+    net.history.new_batch()
+    net.history.record_batch("train_loss", loss)
+    if not exploded:
+        check.on_batch_end(net, training=True)
+        return
+    with pytest.raises(TrainingDivergedError,
+                       match=r"train loss exploded to .* than 1000 times the best epoch's "
+                             r"mean \(" + f"{best:.4g}".replace("-", r"\-") + r"\) above it, at "
+                             r"epoch 3, batch 1 of 5.*lower learning rate \(lr=0.006 now\)"):
+        check.on_batch_end(net, training=True)
+
+
+def test_divergence_check_leaves_the_first_epoch_and_validation_to_nan_and_inf():
+    from skorch.history import History
+
+    from skvae._callbacks import DivergenceCheck
+
+    class Net:
+        lr = 6e-3
+        history = History()
+
+        def get_iterator(self, dataset, training=False):
+            return [None] * 5
+
+    net = Net()
+    net.history.new_epoch()
+    check = DivergenceCheck()
+    check.on_epoch_begin(net, dataset_train=[], dataset_valid=[])
+    net.history.new_batch()
+    net.history.record_batch("train_loss", 1e12)  # nothing to compare with yet
+    check.on_batch_end(net, training=True)
+    net.history.record("train_loss", 10.0)
+    net.history.new_epoch()
+    check.on_epoch_begin(net, dataset_train=[], dataset_valid=[])
+    net.history.new_batch()
+    net.history.record_batch("valid_loss", 1e12)  # validation losses are not training's
+    check.on_batch_end(net, training=False)

@@ -64,6 +64,12 @@ def estimator_param(text):
     return name, value
 
 
+def print_estimator_params(params):
+    """Say which ``--set`` parameters the skvae models train with, if any."""
+    if params:
+        print("skvae models with " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+
+
 def model_names(parser, text, choices):
     """The models ``--models`` names, in order and once each; an unknown one is an error."""
     names = list(dict.fromkeys(text.split(",")))

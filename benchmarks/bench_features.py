@@ -36,6 +36,7 @@ from _common import (  # noqa: E402
     header,
     model_names,
     positive_int,
+    print_estimator_params,
     warm_up_umap,
     without_missing_umap,
 )
@@ -82,8 +83,7 @@ def main(argv=None):
     print(f"scikit-learn's digits, {len(X)} rows of 64 features; MinMaxScaler -> reducer "
           f"({args.n_components} components) -> LogisticRegression; KFold({args.folds}); "
           f"{args.epochs} epochs; seed {args.seed}")
-    if params:
-        print("skvae models with " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+    print_estimator_params(params)
     names = without_missing_umap(names)
     cols = f"{'model':<16}{'mean acc':>10}{'worst fold':>12}{'time (s)':>10}  folds"
     print(cols)

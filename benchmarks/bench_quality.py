@@ -4,14 +4,15 @@ Trains on the first 8,000 images of the MNIST test split and scores on the
 last 2,000, as every MNIST figure of the docs does (``--reverse`` swaps the
 ends: train on the last 8,000, score on the first 2,000). ``--dataset digits`` takes
 scikit-learn's 8x8 digits instead (first 1,437 to train, last 360 to
-score). Per model: kNN-5
-accuracy of the test codes (fitted on the train codes), trustworthiness of
-the test codes (scikit-learn's, 10 neighbors: are the map's neighbors
-neighbors in pixel space?), reconstruction MSE per pixel of ``inverse_transform(transform(X))``,
--ELBO in nats (``-score``), and the fit wall time.
+score). Per model: kNN-5 accuracy of the test codes (fitted on the train
+codes), trustworthiness of the test codes (scikit-learn's, 10 neighbors:
+are the map's neighbors neighbors in pixel space?), reconstruction MSE per
+pixel of ``inverse_transform(transform(X))``, -ELBO in nats (``-score``),
+and the fit wall time.
 
-Models: ``skvae`` (the defaults), ``flat`` (the defaults without the
-neighbor loss, ``neighbor_weight=0``, the fit-time reference), ``umap`` (umap-learn's defaults, if installed; its
+Models: ``skvae`` (the defaults, or ``--set`` parameters), ``flat`` (the
+same without the neighbor loss, ``neighbor_weight=0``, the fit-time
+reference), ``umap`` (umap-learn's defaults, if installed; its
 ``inverse_transform`` takes over a second an image, so no MSE), ``plain``
 (the Keras tutorial's conv VAE as plain PyTorch, bugs fixed; 28x28 images,
 so MNIST only) and ``pca``.
@@ -51,6 +52,7 @@ from _common import (  # noqa: E402
     model_names,
     plain_port_metrics,
     positive_int,
+    print_estimator_params,
     recon_mse,
     train_plain_port,
     warm_up_umap,
@@ -95,14 +97,6 @@ def run_vae(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed, **params):
     Zte = vae.transform(Xte)
     return (*map_quality(vae.transform(Xtr), ytr, Zte, yte, Xtr, Xte),
             recon_mse(vae.inverse_transform(Zte), Xte), -vae.score(Xte), t.seconds)
-
-
-def run_skvae(*args, **params):
-    return run_vae(*args, **params)
-
-
-def run_flat(*args, **params):
-    return run_vae(*args, **{**params, "neighbor_weight": 0})
 
 
 def run_umap(Xtr, Xte, ytr, yte, latent_dim, epochs, device, seed):
@@ -201,8 +195,9 @@ def main(argv=None):
     params = dict(args.estimator_params)
 
     runners = {"skvae": ("skvae defaults" if not params else "skvae, --set",
-                         functools.partial(run_skvae, **params)),
-               "flat": ("neighbor_weight=0", functools.partial(run_flat, **params)),
+                         functools.partial(run_vae, **params)),
+               "flat": ("neighbor_weight=0",
+                        functools.partial(run_vae, **{**params, "neighbor_weight": 0})),
                "umap": ("UMAP", run_umap),
                "plain": ("plain PyTorch port", run_plain),
                "pca": ("PCA", run_pca)}
@@ -242,8 +237,7 @@ def main(argv=None):
     data = "MNIST test split" if args.dataset == "mnist" else "scikit-learn's digits"
     print(f"{data}: {ends[0]} {len(Xtr)} images to train, {ends[1]} {len(Xte)} "
           f"to test; {args.epochs} epochs; seeds {', '.join(map(str, seeds))}")
-    if params:
-        print("skvae models with " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+    print_estimator_params(params)
     names = without_missing_umap(names)
     cols = f"{'model':<22}{'latent_dim':>10}{'seed':>6}{'kNN-5 acc':>11}{'trust-10':>10}" \
            f"{'train trust':>13}{'recon MSE':>11}{'-ELBO (nats)':>14}{'fit time (s)':>14}"

@@ -237,9 +237,8 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     verbose : int, default=0
         1 prints the choices a fit resolved (architecture, likelihood,
         neighbor loss, learning rate, weight decay, device) and the losses
-        of each epoch;
-        2 also shows a progress bar. A fit of MNIST-sized data takes minutes on a CPU:
-        ``verbose=2`` shows how far it is.
+        of each epoch; 2 also shows a progress bar. A fit of MNIST-sized
+        data takes minutes on a CPU: ``verbose=2`` shows how far it is.
 
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and noise; the same seed gives the

@@ -202,17 +202,10 @@ def test_scoring_the_validation_data_needs_validation_data(images):
     assert len(vae.net_.history[:, "s"]) == 3
 
 
-@pytest.mark.parametrize("best, loss, exploded", [
-    (380.0, 380.0 + 1000 * 380.0 + 1.0, True),
-    (380.0, 380.0 * 2, False),
-    (-500.0, -500.0 + 1000 * 500.0 + 1.0, True),   # a Gaussian model's negative losses
-    (-500.0, 10.0, False),
-    (0.2, 1000.0 + 1.0, True),                     # small losses: units of at least 1
-])
-def test_divergence_check_stops_a_loss_that_exploded(best, loss, exploded):
-    from skorch.history import History
 
-    from skvae._callbacks import DivergenceCheck, TrainingDivergedError
+def _net_after_epochs(*means):
+    """A stand-in net whose history has epochs of these mean training losses, then a new one."""
+    from skorch.history import History
 
     class Net:
         lr = 6e-3
@@ -222,10 +215,24 @@ def test_divergence_check_stops_a_loss_that_exploded(best, loss, exploded):
             return [None] * 5
 
     net = Net()
-    for mean in (best + 50.0, best):
+    for mean in means:
         net.history.new_epoch()
         net.history.record("train_loss", mean)
     net.history.new_epoch()
+    return net
+
+
+@pytest.mark.parametrize("best, loss, exploded", [
+    (380.0, 380.0 + 1000 * 380.0 + 1.0, True),
+    (380.0, 380.0 * 2, False),
+    (-500.0, -500.0 + 1000 * 500.0 + 1.0, True),   # a Gaussian model's negative losses
+    (-500.0, 10.0, False),
+    (0.2, 1000.0 + 1.0, True),                     # small losses: units of at least 1
+])
+def test_divergence_check_stops_a_loss_that_exploded(best, loss, exploded):
+    from skvae._callbacks import DivergenceCheck, TrainingDivergedError
+
+    net = _net_after_epochs(best + 50.0, best)
     check = DivergenceCheck()
     check.on_epoch_begin(net, dataset_train=[])
     net.history.new_batch()
@@ -241,19 +248,9 @@ def test_divergence_check_stops_a_loss_that_exploded(best, loss, exploded):
 
 
 def test_divergence_check_leaves_the_first_epoch_and_validation_to_nan_and_inf():
-    from skorch.history import History
-
     from skvae._callbacks import DivergenceCheck
 
-    class Net:
-        lr = 6e-3
-        history = History()
-
-        def get_iterator(self, dataset, training=False):
-            return [None] * 5
-
-    net = Net()
-    net.history.new_epoch()
+    net = _net_after_epochs()
     check = DivergenceCheck()
     check.on_epoch_begin(net, dataset_train=[], dataset_valid=[])
     net.history.new_batch()

@@ -31,11 +31,22 @@ def add_common_args(parser: argparse.ArgumentParser, *, epochs):
                         help="folder with t10k-images-idx3-ubyte.gz "
                              "(default: $SKVAE_MNIST_DIR or ../shared/data/mnist)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--epochs", type=int, default=epochs)
+    if epochs == "auto":
+        parser.add_argument("--epochs", type=epochs_arg, default=epochs,
+                            help="training epochs, or auto: the estimator's "
+                                 "max_epochs='auto' (default: auto)")
+    else:
+        parser.add_argument("--epochs", type=positive_int, default=epochs,
+                            help=f"training epochs (default: {epochs})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="torch threads for every model (default: torch's, one per core)")
     return parser
+
+
+#: The estimator parameters the benchmarks set from their own options.
+SET_BY_OPTIONS = {"max_epochs": "--epochs", "device": "--device", "random_state": "--seed",
+                  "n_components": "--latent-dims or --n-components"}
 
 
 def add_estimator_args(parser):
@@ -57,6 +68,9 @@ def estimator_param(text):
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE; got {text!r}")
     if name not in VAETransformer().get_params():
         raise argparse.ArgumentTypeError(f"{name!r} is not a VAETransformer parameter")
+    if name in SET_BY_OPTIONS:
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is set by the benchmark's own options; use {SET_BY_OPTIONS[name]}")
     try:
         value = ast.literal_eval(value)
     except (ValueError, SyntaxError):
@@ -113,6 +127,22 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
     return value
+
+
+def epochs_arg(text):
+    """An argparse type: "auto" or an integer of at least 1."""
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(
+            f"expected auto or an integer of at least 1; got {text!r}") from None
+
+
+def describe_epochs(epochs):
+    """``--epochs`` as the runs' header line says it."""
+    return "max_epochs='auto'" if epochs == "auto" else f"{epochs} epochs"
 
 
 def apply_common_args(args):

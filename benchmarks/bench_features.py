@@ -12,7 +12,7 @@ the whole cross-validation. The goal: skvae within ``GOAL_GAP`` of UMAP on the m
 and on the worst fold, in the same run.
 
     python benchmarks/bench_features.py [--n-components 8] [--folds 5] [--seed 0]
-                                        [--epochs 30] [--threads N]
+                                        [--epochs auto] [--threads N]
                                         [--models skvae,skvae-images,flat,umap,pca]
 """
 
@@ -33,6 +33,7 @@ from _common import (  # noqa: E402
     add_common_args,
     add_estimator_args,
     apply_common_args,
+    describe_epochs,
     header,
     model_names,
     positive_int,
@@ -64,7 +65,7 @@ def reducer(key, n_components, epochs, device, seed, params=None):
 
 def main(argv=None):
     parser = add_common_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]),
-                             epochs=30)
+                             epochs="auto")
     parser.add_argument("--n-components", type=positive_int, default=8)
     parser.add_argument("--folds", type=positive_int, default=5)
     parser.add_argument("--models", default=DEFAULT_MODELS,
@@ -82,7 +83,7 @@ def main(argv=None):
     print(header(args.device))
     print(f"scikit-learn's digits, {len(X)} rows of 64 features; MinMaxScaler -> reducer "
           f"({args.n_components} components) -> LogisticRegression; KFold({args.folds}); "
-          f"{args.epochs} epochs; seed {args.seed}")
+          f"{describe_epochs(args.epochs)}; seed {args.seed}")
     print_estimator_params(params)
     names = without_missing_umap(names)
     cols = f"{'model':<16}{'mean acc':>10}{'worst fold':>12}{'time (s)':>10}  folds"

@@ -68,9 +68,18 @@ AUTO_LR_NEIGHBORS, AUTO_LR = 6e-3, 2e-3
 #: that a plain VAE's codes cluster more by content.
 AUTO_WEIGHT_DECAY_NEIGHBORS, AUTO_WEIGHT_DECAY = 0.03, 0.3
 
+#: ``max_epochs="auto"``: ``AUTO_EPOCHS``, or for a map (the neighbor loss
+#: on, at most 2 dimensions) enough epochs to visit
+#: ``AUTO_MAP_ROW_VISITS`` rows, from ``AUTO_EPOCHS`` up to
+#: ``MAX_AUTO_EPOCHS``. A map's layout forms from steps, which an epoch of
+#: small data has few of (UMAP, too, gives small data more epochs); large
+#: data has steps enough at the ELBO's epochs, and codes of more
+#: dimensions, with more room, gained too little from more.
+AUTO_EPOCHS, MAX_AUTO_EPOCHS, AUTO_MAP_ROW_VISITS = 30, 60, 360_000
+
 #: What one fit trains with, once "auto" is resolved: the neighbor loss's
-#: weight, the peak learning rate and the weight decay.
-_Training = namedtuple("_Training", ["neighbor_weight", "lr", "weight_decay"])
+#: weight, the peak learning rate, the weight decay and the epochs.
+_Training = namedtuple("_Training", ["neighbor_weight", "lr", "weight_decay", "max_epochs"])
 
 
 class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -132,8 +141,16 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     hidden_dim : int, default=256
         Width of the dense layers.
 
-    max_epochs : int, default=30
-        Passes over the training data in each ``fit``.
+    max_epochs : int or "auto", default="auto"
+        Passes over the training data in each ``fit``. "auto" trains 30,
+        or, for a 2-D map (``n_components<=2`` with the neighbor loss on,
+        see ``neighbor_weight``), enough epochs for about 360,000 rows'
+        worth of steps, from 30 up to 60: 60 for up to 6,000 rows trained
+        on, 45 for 8,000 and 30 from 12,000. The map forms from gradient
+        steps, of which small data gives few per epoch, while the ELBO
+        alone needs no more. The epochs follow the rows of each call, so
+        that a cross-validation fold may train more epochs than the refit
+        on all rows.
 
     batch_size : int, default=32
         Samples per gradient step.
@@ -236,9 +253,10 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
 
     verbose : int, default=0
         1 prints the choices a fit resolved (architecture, likelihood,
-        neighbor loss, learning rate, weight decay, device) and the losses
-        of each epoch; 2 also shows a progress bar. A fit of MNIST-sized
-        data takes minutes on a CPU: ``verbose=2`` shows how far it is.
+        neighbor loss, epochs, learning rate, weight decay, device) and the
+        losses of each epoch; 2 also shows a progress bar. A fit of
+        MNIST-sized data takes minutes on a CPU: ``verbose=2`` shows how
+        far it is.
 
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and noise; the same seed gives the
@@ -346,7 +364,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         "image_shape": [tuple, list, None],
         "channels": [tuple, list],
         "hidden_dim": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
@@ -373,7 +391,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     def __init__(
         self, n_components=2, *, architecture="auto", likelihood="auto", beta=1.0,
         conditional=False, adversary_weight=5.0, image_shape=None, channels=(32, 64),
-        hidden_dim=256, max_epochs=30, batch_size=32, lr="auto", lr_schedule="onecycle",
+        hidden_dim=256, max_epochs="auto", batch_size=32, lr="auto", lr_schedule="onecycle",
         kl_warmup_epochs=0, optimizer=torch.optim.AdamW, weight_decay="auto", callbacks=None,
         neighbor_weight="auto", n_neighbors=15, sampler="gmm", n_sampler_components=10,
         early_stopping=False,
@@ -498,8 +516,9 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
                 self._check_validation_rows(len(X))
             # A warm-started fit holds out the same rows as the fit before it.
             split_seed = self._split_seed if continuing else seed
-            weight = self._neighbor_weight(module["latent_dim"])
-            training = self._training(weight)
+            training = self._training(module["latent_dim"],
+                                      self._n_train(len(X)) if validation else len(X),
+                                      incremental)
             net = self._make_net(module, training, incremental=incremental,
                                  split_seed=split_seed, device=device)
             # Continuing draws another seed each call, so that it does not
@@ -511,7 +530,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
                 else:
                     net.initialize()
             graph = None
-            if weight:
+            if training.neighbor_weight:
                 graph = fuzzy_graph(X, self.n_neighbors, random_state=seed,
                                     groups=None if condition is None else condition.argmax(axis=1))
             if self.verbose:
@@ -694,13 +713,15 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             )
         return fitted
 
+    def _n_train(self, n_samples):
+        """The rows left to train on when early stopping holds out its share."""
+        return n_samples - math.ceil(self.validation_fraction * n_samples)
+
     def _check_validation_rows(self, n_samples):
         """Early stopping needs a row to validate on and one to train on."""
-        def n_train(n):
-            return n - math.ceil(self.validation_fraction * n)
-        if n_train(n_samples) >= 1:
+        if self._n_train(n_samples) >= 1:
             return
-        needed = next(n for n in range(2, 10**9) if n_train(n) >= 1)
+        needed = next(n for n in range(2, 10**9) if self._n_train(n) >= 1)
         raise ValueError(
             f"early_stopping=True holds out validation_fraction="
             f"{self.validation_fraction:g} of X to validate on, which leaves no row to "
@@ -716,13 +737,27 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             return AUTO_NEIGHBOR_WEIGHT * 2.0 ** (-max(0, n_components - 2) / 2)
         return float(self.neighbor_weight)
 
-    def _training(self, neighbor_weight):
-        """The training choices "auto" parameters resolve to, given the neighbor weight."""
+    def _training(self, n_components, n_train, incremental=False):
+        """The training choices "auto" parameters resolve to.
+
+        For a code of ``n_components`` dimensions trained on ``n_train``
+        rows; ``partial_fit`` (``incremental``) trains one epoch.
+        """
+        neighbor_weight = self._neighbor_weight(n_components)
         on = bool(neighbor_weight)
         lr = (AUTO_LR_NEIGHBORS if on else AUTO_LR) if self.lr == "auto" else self.lr
         weight_decay = ((AUTO_WEIGHT_DECAY_NEIGHBORS if on else AUTO_WEIGHT_DECAY)
                         if self.weight_decay == "auto" else self.weight_decay)
-        return _Training(float(neighbor_weight), float(lr), float(weight_decay))
+        max_epochs = self.max_epochs
+        if incremental:
+            max_epochs = 1
+        elif max_epochs == "auto":
+            max_epochs = AUTO_EPOCHS
+            if on and n_components <= 2:
+                wanted = math.ceil(AUTO_MAP_ROW_VISITS / max(n_train, 1))
+                max_epochs = min(max(wanted, AUTO_EPOCHS), MAX_AUTO_EPOCHS)
+        return _Training(float(neighbor_weight), float(lr), float(weight_decay),
+                         int(max_epochs))
 
     def _make_net(self, module, training, *, incremental, split_seed, device):
         """A new, uninitialized net for one ``fit`` (or, ``incremental``, ``partial_fit``).
@@ -754,7 +789,7 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             optimizer=self.optimizer,
             optimizer__weight_decay=training.weight_decay,
             lr=training.lr,
-            max_epochs=1 if incremental else self.max_epochs,
+            max_epochs=training.max_epochs,
             batch_size=int(self.batch_size),
             train_split=(ValidSplit(self.validation_fraction, random_state=split_seed)
                          if validation else None),
@@ -779,8 +814,9 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         neighbors = (f", neighbor loss weight {training.neighbor_weight:.3g}"
                      if training.neighbor_weight else ", no neighbor loss")
         return (f"VAETransformer: a {net}, {module['likelihood']} likelihood, "
-                f"{module['latent_dim']} latent dimensions{neighbors}, learning rate "
-                f"{training.lr:.3g}, weight decay {training.weight_decay:.3g}, on {device}.")
+                f"{module['latent_dim']} latent dimensions{neighbors}, {training.max_epochs} "
+                f"epoch{'s' * (training.max_epochs != 1)}, learning rate {training.lr:.3g}, "
+                f"weight decay {training.weight_decay:.3g}, on {device}.")
 
     def _code_sample_of(self, net, X, seed, *, merge):
         """The code sample the statistics are computed from, for a trained ``net``.

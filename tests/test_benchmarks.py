@@ -82,19 +82,21 @@ def test_bench_quality_prints_the_table_with_a_row_per_seed_their_mean_and_worst
         assert set(rows) == {"3", "4", "mean", "worst"}, name
         seeds = np.array([rows["3"], rows["4"]])
         # Half a unit of each column's last printed digit, twice (two rounded seeds).
-        rounding = np.array([1e-3, 1e-4, 1e-4, 1e-4, 0.1, 0.1])
+        rounding = np.array([1e-3, 1e-4, 1e-4, 1e-4, 0.1, 0.1, 0.5])
         assert np.all(np.abs(rows["mean"] - seeds.mean(axis=0)) <= rounding)
         # The worst seed: lowest kNN accuracy and trustworthiness (test and
-        # training rows), highest MSE, -ELBO, time.
+        # training rows), highest MSE, -ELBO, time, epochs.
         worst = [*seeds[:, :3].min(axis=0), *seeds[:, 3:].max(axis=0)]
         assert np.all(np.abs(rows["worst"] - np.array(worst)) <= rounding)
         assert 0 < rows["worst"][1] <= 1 and 0 < rows["worst"][2] <= 1
+        assert rows["worst"][6] == 1, name  # --epochs 1
     # PCA does not depend on the seed: one row.
     assert re.findall(r"^PCA\s+2\s+(\S+)\s", out, re.M) == ["3"]
     assert re.search(r"^goal \(skvae\)\s+2\s+>=0\.78", out, re.M)
-    ratio = re.search(r"^worst seeds, fit time skvae / flat: (\d+\.\d\d) \(goal <= 1\.5\)$",
-                      out, re.M)
-    assert ratio and float(ratio.group(1)) > 0
+    ratio = re.search(r"^worst seeds, fit time skvae / flat: (\d+\.\d\d), per epoch "
+                      r"(\d+\.\d\d) \(goal <= 1\.5\)$", out, re.M)
+    # Both trained one epoch: the ratio is the per-epoch one.
+    assert ratio and float(ratio.group(1)) == float(ratio.group(2)) > 0
     spread = re.search(r"^skvae's worst seed: kNN (\d\.\d{3}) below the mean of the seeds "
                        r"\(goal <= 0\.03\)$", out, re.M)
     knn = [float(v.split()[0]) for v in re.findall(r"^skvae defaults\s+2\s+(?:3|4)\s+(.*)$",
@@ -122,6 +124,39 @@ def test_bench_quality_runs_on_the_digits_without_mnist(tmp_path):
     # The goals are MNIST's: no goal row on the digits, but the fit-time ratio.
     assert "goal (skvae)" not in out
     assert re.search(r"^worst seeds, fit time skvae / flat: \d+\.\d\d", out, re.M)
+
+
+@pytest.mark.parametrize("script, args, message", [
+    ("bench_quality.py", ["--epochs", "many"],
+     "argument --epochs: expected auto or an integer of at least 1; got 'many'"),
+    ("bench_features.py", ["--epochs", "0"],
+     "argument --epochs: expected auto or an integer of at least 1; got '0'"),
+    # The scripts that train other nets than the estimator take a number.
+    ("bench_fit.py", ["--epochs", "auto"], "argument --epochs: invalid positive_int value"),
+    ("bench_generative.py", ["--epochs", "auto"],
+     "argument --epochs: invalid positive_int value"),
+    ("bench_quality.py", ["--set", "max_epochs=3"],
+     "'max_epochs' is set by the benchmark's own options; use --epochs"),
+    ("bench_features.py", ["--set", "random_state=1"],
+     "'random_state' is set by the benchmark's own options; use --seed"),
+])
+def test_benchmarks_refuse_epochs_they_cannot_train(script, args, message):
+    result = run_process(script, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_bench_quality_leaves_the_epochs_to_the_estimator_by_default():
+    out = run("bench_quality.py", "--dataset", "digits", "--n-train", "64", "--n-test", "32",
+              "--latent-dims", "2", "--models", "skvae,flat", "--threads", "1")
+    assert "first 64 images to train, last 32 to test; max_epochs='auto'; seeds 0" in out
+    epochs = dict(re.findall(r"^(skvae defaults|neighbor_weight=0)\s+2\s+0\s+.*\s(\d+)$",
+                             out, re.M))
+    # 64 rows: the map's 60 epochs, the flat model's 30.
+    assert epochs == {"skvae defaults": "60", "neighbor_weight=0": "30"}
+    ratio = re.search(r"^worst seeds, fit time skvae / flat: (\d+\.\d\d), per epoch "
+                      r"(\d+\.\d\d) \(goal <= 1\.5\)$", out, re.M)
+    assert ratio and abs(float(ratio.group(2)) - float(ratio.group(1)) / 2) <= 0.01
 
 
 @pytest.mark.parametrize("args, message", [

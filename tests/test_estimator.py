@@ -57,8 +57,9 @@ def test_training_improves_the_elbo(digits):
         ({"channels": (4, 0)}, "channels must be a tuple of 1 to 8 positive integers"),
         ({"architecture": "conv"}, "architecture='conv' needs images"),
         ({"batch_size": 0}, "'batch_size' parameter"),
-        ({"max_epochs": 0}, "'max_epochs' parameter of VAETransformer must be an int in the "
-                            r"range \[1, inf\)"),
+        ({"max_epochs": 0}, "'max_epochs' parameter of VAETransformer must be a str among "
+                            r"\{'auto'\} or an int in the range \[1, inf\)"),
+        ({"max_epochs": "many"}, "'max_epochs' parameter"),
         ({"adversary_weight": -1.0}, "'adversary_weight' parameter"),
         ({"weight_decay": float("nan")}, "'weight_decay' parameter"),
         ({"weight_decay": "big"}, "'weight_decay' parameter"),

@@ -367,15 +367,20 @@ def _warnings_of(function):
 def test_verbose_fit_prints_the_choices_it_resolved(images_30, capsys):
     from conftest import TINY
 
-    VAETransformer(n_components=2, verbose=1, **TINY).fit(images_30)
+    vae = VAETransformer(n_components=2, verbose=1, **{**TINY, "max_epochs": "auto"})
+    vae.fit(images_30)
     first = capsys.readouterr().out.splitlines()[0]
     assert first == ("VAETransformer: a convolutional net for 1x6x6 images, bernoulli "
-                     "likelihood, 2 latent dimensions, neighbor loss weight 200, learning "
-                     "rate 0.006, weight decay 0.03, on cpu.")
-    VAETransformer(n_components=8, neighbor_weight=0, verbose=1, **TINY).fit(
-        images_30.reshape(len(images_30), -1))
+                     "likelihood, 2 latent dimensions, neighbor loss weight 200, 60 epochs, "
+                     "learning rate 0.006, weight decay 0.03, on cpu.")
+    # partial_fit trains, and says, one epoch.
+    vae.partial_fit(images_30)
+    first = capsys.readouterr().out.splitlines()[0]
+    assert ", 1 epoch, " in first
+    VAETransformer(n_components=8, neighbor_weight=0, verbose=1,
+                   **{**TINY, "max_epochs": "auto"}).fit(images_30.reshape(len(images_30), -1))
     first = capsys.readouterr().out.splitlines()[0]
     assert first == ("VAETransformer: a fully connected net for 36 features (if the rows "
                      "are images, image_shape=(6, 6) trains the convolutional net), "
-                     "bernoulli likelihood, 8 latent dimensions, no neighbor loss, "
-                     "learning rate 0.002, weight decay 0.3, on cpu.")
+                     "bernoulli likelihood, 8 latent dimensions, no neighbor loss, 30 "
+                     "epochs, learning rate 0.002, weight decay 0.3, on cpu.")

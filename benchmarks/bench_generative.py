@@ -23,7 +23,7 @@ On the MNIST test split (the first ``--n-train`` images to train, the last
 Run it with::
 
     python benchmarks/bench_generative.py --data-home ../shared/data/mnist \\
-        --epochs 30 --device cuda
+        --device cuda
 
 The K=1000 bounds decode 1,000 codes per test image: seconds on a GPU, but
 about half an hour per model for 2,000 images on one CPU core (use
@@ -42,6 +42,7 @@ from _common import (  # noqa: E402
     Timer,
     add_common_args,
     apply_common_args,
+    describe_epochs,
     header,
     load_mnist_test,
 )
@@ -56,7 +57,7 @@ UNCONDITIONAL_LATENT_DIMS = (2, 16)
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(parser, epochs=30)
+    add_common_args(parser, epochs="auto")
     parser.add_argument("--n-train", type=int, default=8000,
                         help="training images, the first of the split (default: 8000)")
     parser.add_argument("--n-test", type=int, default=2000,
@@ -194,7 +195,7 @@ def main(argv=None):
     X_train, y_train = X[:args.n_train], y[:args.n_train]
     X_test, y_test = X[-args.n_test:], y[-args.n_test:]
     print(f"MNIST test split: {len(X_train)} training, {len(X_test)} test images; "
-          f"epochs {args.epochs}, batch size "
+          f"{describe_epochs(args.epochs)}, batch size "
           f"{args.batch_size or VAETransformer().batch_size}, seed {args.seed}")
 
     judge = LogisticRegression(max_iter=1000).fit(flat(X_train), y_train)

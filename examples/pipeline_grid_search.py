@@ -17,7 +17,7 @@ Two ways a :class:`skvae.VAETransformer` plugs into scikit-learn:
 model adds a neighbor-preserving term to its loss, weighed fully at
 ``n_components=2`` (to draw a better 2-D map) and halved with every two
 dimensions more, and may pay for it in ELBO (on MNIST at 2 dimensions,
-nothing on one split and 2.3 nats per image on another). A grid over
+nothing on one split and 2.2 nats per image on another). A grid over
 ``n_components`` would then compare models trained on different
 objectives. This example searches
 ``VAETransformer(neighbor_weight=0)``, so that every candidate maximizes

@@ -11,8 +11,8 @@ of codes over the plane where they lie, which morph from one digit into
 the next.
 
 This page is drawn on the MNIST test split: the first 8,000 images train
-the model for 10 epochs at the default batch size (about a minute and a
-half on one CPU thread), and the last 2,000 are held out. That is fewer
+the model for 10 epochs at the default batch size (a little over a
+minute on one CPU thread), and the last 2,000 are held out. That is fewer
 than the 45 epochs that :class:`~skvae.VAETransformer`'s defaults
 (``max_epochs="auto"``) give a 2-D map of 8,000 images, which separate
 the classes better (kNN accuracy 0.945 to 0.957 of the held-out codes,

@@ -84,4 +84,4 @@ def test_bench_generative_rejects_bad_options(argv, message, capsys):
 def test_bench_generative_defaults():
     args = _load_bench().parse_args([])
     assert (args.epochs, args.n_train, args.n_test, args.n_importance, args.device) == \
-        (30, 8000, 2000, [1, 100, 1000], "cpu")
+        ("auto", 8000, 2000, [1, 100, 1000], "cpu")

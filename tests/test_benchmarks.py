@@ -133,14 +133,14 @@ def test_bench_quality_runs_on_the_digits_without_mnist(tmp_path):
      "argument --epochs: expected auto or an integer of at least 1; got '0'"),
     # The scripts that train other nets than the estimator take a number.
     ("bench_fit.py", ["--epochs", "auto"], "argument --epochs: invalid positive_int value"),
-    ("bench_generative.py", ["--epochs", "auto"],
-     "argument --epochs: invalid positive_int value"),
+    ("bench_generative.py", ["--epochs", "-1"],
+     "argument --epochs: expected auto or an integer of at least 1; got '-1'"),
     ("bench_quality.py", ["--set", "max_epochs=3"],
      "'max_epochs' is set by the benchmark's own options; use --epochs"),
     ("bench_features.py", ["--set", "random_state=1"],
      "'random_state' is set by the benchmark's own options; use --seed"),
 ])
-def test_benchmarks_refuse_epochs_they_cannot_train(script, args, message):
+def test_benchmarks_refuse_epochs_and_settings_they_cannot_train(script, args, message):
     result = run_process(script, *args)
     assert result.returncode == 2
     assert message in result.stderr

@@ -31,13 +31,11 @@ def add_common_args(parser: argparse.ArgumentParser, *, epochs):
                         help="folder with t10k-images-idx3-ubyte.gz "
                              "(default: $SKVAE_MNIST_DIR or ../shared/data/mnist)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    if epochs == "auto":
-        parser.add_argument("--epochs", type=epochs_arg, default=epochs,
-                            help="training epochs, or auto: the estimator's "
-                                 "max_epochs='auto' (default: auto)")
-    else:
-        parser.add_argument("--epochs", type=positive_int, default=epochs,
-                            help=f"training epochs (default: {epochs})")
+    # "auto" only where the estimator trains every model and resolves it.
+    auto = epochs == "auto"
+    parser.add_argument("--epochs", type=epochs_arg if auto else positive_int, default=epochs,
+                        help="training epochs" + (", or auto: the estimator's max_epochs='auto'"
+                                                  if auto else "") + f" (default: {epochs})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="torch threads for every model (default: torch's, one per core)")

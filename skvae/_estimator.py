@@ -8,7 +8,6 @@ the inference methods read the fitted net.
 """
 
 import math
-from collections import namedtuple
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -22,7 +21,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_scalar,
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
-from . import _codes, _labels, _layout
+from . import _auto, _codes, _labels, _layout
 from ._callbacks import (LR_SCHEDULES, KLWarmup, TrainingDivergedError, callback_instances,
                          check_callbacks, lr_schedule)
 from ._data import TrainingData
@@ -47,40 +46,6 @@ MODULE_PARAMS = {
     "condition_dim": "conditional",
     "adversary_weight": "adversary_weight",
 }
-
-#: ``neighbor_weight="auto"`` for an unconditional model of ``d`` latent
-#: dimensions is this up to ``d = 2``, halved with every two dimensions more
-#: up to ``MAX_AUTO_DIMS``, and 0 beyond: the more dimensions, the more the
-#: code serves the density model (``score``, ``sample``) whose ELBO the loss
-#: costs, and the less it is a map or features to classify by, until the
-#: little it would still buy does not pay for the graph. A conditional model
-#: gets 0: the loss's repulsion between the batch's codes sorts the classes
-#: apart in the code, and the decoder then takes the class from there
-#: instead of from ``y``.
-AUTO_NEIGHBOR_WEIGHT, MAX_AUTO_DIMS = 200.0, 10
-#: ``lr="auto"``: the first while the neighbor loss is on, whose layout
-#: forms from larger steps than the ELBO alone takes well; else the second.
-AUTO_LR_NEIGHBORS, AUTO_LR = 6e-3, 2e-3
-#: ``weight_decay="auto"``: the first while the neighbor loss is on, which
-#: orders the codes itself and whose larger steps decay the weights more
-#: per step (AdamW shrinks them by ``lr * weight_decay``); else the second,
-#: which on the decoder's first layer makes every unit of code costlier, so
-#: that a plain VAE's codes cluster more by content.
-AUTO_WEIGHT_DECAY_NEIGHBORS, AUTO_WEIGHT_DECAY = 0.03, 0.3
-
-#: ``max_epochs="auto"``: ``AUTO_EPOCHS``, or for a map (the neighbor loss
-#: on, at most 2 dimensions) enough epochs to visit
-#: ``AUTO_MAP_ROW_VISITS`` rows, from ``AUTO_EPOCHS`` up to
-#: ``MAX_AUTO_EPOCHS``. A map's layout forms from steps, which an epoch of
-#: small data has few of (UMAP, too, gives small data more epochs); large
-#: data has steps enough at the ELBO's epochs, and codes of more
-#: dimensions, with more room, gained too little from more.
-AUTO_EPOCHS, MAX_AUTO_EPOCHS, AUTO_MAP_ROW_VISITS = 30, 60, 360_000
-
-#: What one fit trains with, once "auto" is resolved: the neighbor loss's
-#: weight, the peak learning rate, the weight decay and the epochs.
-_Training = namedtuple("_Training", ["neighbor_weight", "lr", "weight_decay", "max_epochs"])
-
 
 class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                      BaseEstimator):
@@ -731,39 +696,20 @@ class VAETransformer(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
 
     def _neighbor_weight(self, n_components):
         """The weight of the neighbor-embedding loss that ``neighbor_weight`` stands for."""
-        if self.neighbor_weight == "auto":
-            if self.conditional or n_components > MAX_AUTO_DIMS:
-                return 0.0
-            return AUTO_NEIGHBOR_WEIGHT * 2.0 ** (-max(0, n_components - 2) / 2)
-        return float(self.neighbor_weight)
+        return _auto.neighbor_weight(self.neighbor_weight, n_components, self.conditional)
 
     def _training(self, n_components, n_train, incremental=False):
-        """The training choices "auto" parameters resolve to.
-
-        For a code of ``n_components`` dimensions trained on ``n_train``
-        rows; ``partial_fit`` (``incremental``) trains one epoch.
-        """
-        neighbor_weight = self._neighbor_weight(n_components)
-        on = bool(neighbor_weight)
-        lr = (AUTO_LR_NEIGHBORS if on else AUTO_LR) if self.lr == "auto" else self.lr
-        weight_decay = ((AUTO_WEIGHT_DECAY_NEIGHBORS if on else AUTO_WEIGHT_DECAY)
-                        if self.weight_decay == "auto" else self.weight_decay)
-        max_epochs = self.max_epochs
-        if incremental:
-            max_epochs = 1
-        elif max_epochs == "auto":
-            max_epochs = AUTO_EPOCHS
-            if on and n_components <= 2:
-                wanted = math.ceil(AUTO_MAP_ROW_VISITS / max(n_train, 1))
-                max_epochs = min(max(wanted, AUTO_EPOCHS), MAX_AUTO_EPOCHS)
-        return _Training(float(neighbor_weight), float(lr), float(weight_decay),
-                         int(max_epochs))
+        """The training choices "auto" parameters resolve to (:func:`skvae._auto.training`)."""
+        return _auto.training(self._neighbor_weight(n_components), lr=self.lr,
+                              weight_decay=self.weight_decay, max_epochs=self.max_epochs,
+                              n_components=n_components, n_train=n_train,
+                              incremental=incremental)
 
     def _make_net(self, module, training, *, incremental, split_seed, device):
         """A new, uninitialized net for one ``fit`` (or, ``incremental``, ``partial_fit``).
 
         ``module`` holds the ``module__*`` parameters, ``training`` the
-        resolved training choices (:meth:`_training`). The user's callbacks
+        resolved training choices (:func:`skvae._auto.training`). The user's callbacks
         run after skvae's own, so that they see what those set. A
         ``partial_fit`` trains one epoch at the peak learning rate without
         early stopping, as scikit-learn's MLP does.
